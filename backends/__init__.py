@@ -1,0 +1,1 @@
+"""The built-in backends, each a pluggy plugin registered through an entry point."""

@@ -1,0 +1,56 @@
+"""CPU backend: MindSpore's CPU runtime in GRAPH mode.
+
+Defaults measured on a 2-core x86-64 machine (../shared/PLATFORM_NOTES.md):
+GRAPH mode with dataset sink is the fastest set-up; AMP is 1.6-2.3x slower
+(no fp16 hardware), so "auto" means O0; dynamic loss scaling is refused by
+MindSpore on CPU.
+
+oneDNN's AVX-512 kernels ran GoogleNet 25-30x slower than its AVX2 ones on
+the AMD EPYC machines here (3,270 vs 271 ms/step, batch 64 at 32x32), so the
+ISA is capped at AVX2 unless ONEDNN_MAX_CPU_ISA is already set. oneDNN reads
+it at its first primitive, so setting it here, before any op, is in time.
+"""
+from __future__ import annotations
+
+import os
+
+from harness.defaults import amp_settings
+from harness.hookspecs import hookimpl
+from harness.plugins import Availability, DatasetOptions
+from harness.record import cpu_model
+
+
+@hookimpl
+def bench_describe():
+    return f"CPU: {cpu_model()}, {os.cpu_count()} cores (MindSpore GRAPH mode)"
+
+
+@hookimpl
+def bench_available():
+    return Availability(True, "MindSpore's CPU runtime is always present")
+
+
+@hookimpl
+def bench_device_setup(config, rank):
+    import mindspore as ms
+
+    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_device("CPU")
+    return {"mode": "GRAPH", "device_target": "CPU", "ONEDNN_MAX_CPU_ISA": os.environ["ONEDNN_MAX_CPU_ISA"]}
+
+
+@hookimpl
+def bench_amp(config):
+    return amp_settings(config, auto_level="O0",
+                        refuse_dynamic_loss_scale="MindSpore's CPU runtime only takes no or a fixed loss scale")
+
+
+@hookimpl
+def bench_dataset_options(config):
+    return DatasetOptions(num_parallel_workers=os.cpu_count() or 1, sink_mode=True)
+
+
+@hookimpl
+def bench_export_formats(config):
+    return ["MINDIR", "ONNX"]

@@ -1,0 +1,1 @@
+"""googlenet-bench core: knows phases, suites and records, never a device."""

@@ -1,0 +1,115 @@
+"""The hooks a backend plugin implements.
+
+A backend is a module registered under the entry-point group
+``googlenet_bench.backends``; the entry point's name is the backend's name
+(``--backend NAME``). During a run only the chosen backend's hooks, plus the
+core's defaults (``harness.defaults``, consulted last), are called, so a
+backend implements just what differs on its device.
+
+Hooks marked ``firstresult`` take the first non-None answer.
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("googlenet_bench")
+hookimpl = pluggy.HookimplMarker("googlenet_bench")
+
+
+@hookspec(firstresult=True)
+def bench_describe():
+    """One line saying what this backend runs on, e.g. ``"CPU (x86-64, MindSpore GRAPH mode)"``.
+
+    Required of every backend.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_available():
+    """Whether the device is usable on this machine.
+
+    Return ``harness.plugins.Availability(ok, reason)``; ``reason`` is one line
+    saying what is missing and how to get it (shown by ``bench.py backends`` and
+    by the refusal of ``--backend NAME``). Required of every backend.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_device_setup(config, rank):
+    """Select and configure the device for this process, before anything is built.
+
+    ``config`` is the resolved suite (a dict); ``rank`` is a ``RankInfo`` (rank,
+    local rank, world size). Return a dict of the context settings applied; it is
+    recorded under ``environment.device_context``. Required of every backend.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_supported_phases(config):
+    """The phases this backend can run (a subset of ``harness.runner.PHASES``);
+    the default is all of them. An inference-only device returns fewer."""
+
+
+@hookspec(firstresult=True)
+def bench_launcher(config, ranks, nodes):
+    """How N ranks are started: return a ``harness.launch.Launcher``.
+
+    The default is MindSpore's ``msrun``; a backend returns another launcher when
+    its device needs one (e.g. a rank table). ``ranks`` is the world size and
+    ``nodes`` the number of machines.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_distributed_init(config, rank):
+    """Start the communication backend in this rank's process (``rank.world_size > 1``).
+
+    Return the name of the communication backend used (``"hccl"``, ``"nccl"``,
+    ``"mccl"``...). The default calls ``mindspore.communication.init()`` and sets
+    data-parallel mode with averaged gradients.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_amp(config):
+    """Mixed precision for training: return an ``AmpSettings``.
+
+    ``config["amp_level"]`` is ``"auto"`` (the backend chooses) or an explicit
+    level the backend must honour or refuse with ``BenchError``; likewise
+    ``config["loss_scale"]``.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_dataset_options(config):
+    """Data pipeline settings for this device: return a ``DatasetOptions``
+    (parallel workers, dataset sink mode)."""
+
+
+@hookspec(firstresult=True)
+def bench_export_formats(config):
+    """The export formats this device can write, in order (e.g. ``["MINDIR", "ONNX"]``)."""
+
+
+@hookspec(firstresult=True)
+def bench_export(net, example_input, file_format, path):
+    """Write ``net`` in ``file_format`` to ``path`` (a ``pathlib.Path``), return the path written.
+
+    ``example_input`` is a Tensor of the export batch shape. The default writes
+    MINDIR and AIR with ``mindspore.export`` and ONNX with ``mindspore.onnx.export``.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_predictor(path, file_format, config):
+    """Load an exported file for inference: return a callable mapping a float32
+    numpy batch (N, C, H, W) to logits (N, classes) as numpy, or None when this
+    backend cannot infer from that format.
+
+    The default runs MINDIR through ``nn.GraphCell`` and ONNX through onnxruntime.
+    """
+
+
+@hookspec
+def bench_record_metadata(config):
+    """Extra facts for the results record's ``environment`` (all plugins contribute a dict)."""

@@ -1,0 +1,119 @@
+"""Results records: one JSON file per run, written atomically, plus an MLPerf-style event log.
+
+A record is the single source of truth: tables, comparisons and checks are
+rendered from records, never from live state.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BenchError
+
+SCHEMA_VERSION = 1
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write JSON so that `path` is either absent, the old file, or the whole new file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=False, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> dict:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": dirty if commit else None}
+
+
+def environment() -> dict:
+    import mindspore
+
+    return {
+        "mindspore": mindspore.__version__,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "cpu_model": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "hostname": platform.node(),
+        "git": git_commit(),
+    }
+
+
+class EventLog:
+    """MLPerf-style events (run_start, epoch_start/stop, eval_accuracy, run_stop, status),
+    kept in the record and streamed to a file as they happen, so a crashed run leaves its trail."""
+
+    def __init__(self, stream_path: Path | None = None):
+        self.events: list[dict] = []
+        self._stream = stream_path
+
+    def log(self, key: str, value: Any = None, **metadata) -> None:
+        event = {"time_ms": int(time.time() * 1000), "key": key, "value": value}
+        if metadata:
+            event["metadata"] = metadata
+        self.events.append(event)
+        if self._stream is not None:
+            with open(self._stream, "a", encoding="utf-8") as handle:
+                handle.write(":::MLLOG " + json.dumps(event, default=str) + "\n")
+
+
+def read_record(path: str | Path) -> dict:
+    """Load a results record, with a one-line error for anything unusable."""
+    path = Path(path)
+    if path.is_dir():
+        raise BenchError(f"{path} is a directory: give a record file, e.g. {path}.json")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BenchError(f"results record {path} not found: give a file from results/") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchError(f"results record {path} cannot be read ({exc}): give a record written by bench.py") from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"results record {path} is not valid JSON (line {exc.lineno}): "
+                         "it is truncated or not a record; rerun the suite") from None
+    if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
+        raise BenchError(f"{path} is not a googlenet-bench results record (no 'schema'/'figures')")
+    if not isinstance(record["schema"], int) or record["schema"] > SCHEMA_VERSION:
+        raise BenchError(f"results record {path} has schema {record['schema']!r}, newer than this "
+                         f"harness reads ({SCHEMA_VERSION}): update googlenet-bench")
+    for key, kind in (("figures", dict), ("config", dict), ("environment", dict), ("suite", str), ("backend", str)):
+        if not isinstance(record.get(key), kind):
+            raise BenchError(f"results record {path} is malformed: {key!r} is missing or not a {kind.__name__}")
+    return record

@@ -1,0 +1,100 @@
+"""The zoo README's results table, rendered from records alone."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from tabulate import tabulate
+
+ROW_LABELS = (
+    "Model Version", "Resource", "Uploaded Date", "MindSpore Version", "Dataset",
+    "Training Parameters", "Optimizer", "Loss Function", "Outputs", "Loss", "Speed",
+    "Total time", "Parameters (M)", "Checkpoint for Fine tuning", "Model for inference", "Accuracy",
+)
+DATASET_NAMES = {"digits": "digits (scikit-learn, embedded)", "cifar10": "CIFAR-10", "imagenet": "ImageNet2012"}
+
+
+def _get(mapping, *keys, default=None):
+    for key in keys:
+        if not isinstance(mapping, dict) or mapping.get(key) is None:
+            return default
+        mapping = mapping[key]
+    return mapping
+
+
+def _pcs(ranks) -> str:
+    return f"{ranks}pc" if ranks == 1 else f"{ranks}pcs"
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value * 100:.2f}%"
+
+
+def column_title(record: dict) -> str:
+    ranks = _get(record, "figures", "train", "ranks", default=1)
+    return f"{record['backend']} x{ranks} ({record['suite']})"
+
+
+def zoo_rows(record: dict) -> dict[str, str]:
+    """One run's values for each row of the zoo README's table."""
+    config, figures, env = record["config"], record["figures"], record["environment"]
+    train = figures.get("train") or {}
+    ranks = train.get("ranks", 1)
+    evaluated = figures.get("eval") or {}
+    loss_name = "Softmax Cross Entropy"
+    if config.get("label_smoothing"):
+        loss_name += f" (label smoothing {config['label_smoothing']})"
+    started = record.get("started")
+    date = datetime.fromisoformat(started).strftime("%m/%d/%Y") if started else "–"
+    exports = figures.get("export") or {}
+    accuracy = f"top-1 {_percent(evaluated.get('top1'))}" if evaluated else "–"
+    if evaluated.get("top5") is not None:
+        accuracy += f", top-5 {_percent(evaluated['top5'])}"
+    if evaluated:
+        accuracy += f" ({evaluated['images']:,} images)"
+    checkpoint = figures.get("checkpoint") or figures.get("weights")
+    speed = train.get("ms_per_step_median")
+    return {
+        "Model Version": "Inception V1",
+        "Resource": env.get("device", record["backend"]),
+        "Uploaded Date": f"{date} (month/day/year)",
+        "MindSpore Version": env.get("mindspore", "–"),
+        "Dataset": DATASET_NAMES.get(config.get("dataset"), config.get("dataset")),
+        "Training Parameters": (f"epoch={train.get('epochs', config.get('epochs'))}, "
+                                f"steps={train.get('steps_per_epoch', '–')}, batch_size={config.get('batch_size')}, "
+                                f"lr={config.get('lr_init')}") if train else "–",
+        "Optimizer": "Momentum",
+        "Loss Function": loss_name,
+        "Outputs": "probability",
+        "Loss": f"{train['final_loss']:.4f}" if train.get("final_loss") is not None else "–",
+        "Speed": f"{_pcs(ranks)}: {speed:.1f} ms/step" if speed else "–",
+        "Total time": f"{_pcs(ranks)}: {figures.get('total_s', 0) / 60:.2f} mins" if figures.get("total_s") else "–",
+        "Parameters (M)": f"{figures['parameters'] / 1e6:.2f}" if figures.get("parameters") else "–",
+        "Checkpoint for Fine tuning": f"{checkpoint['mb']:.2f}M (.ckpt file)" if checkpoint else "–",
+        "Model for inference": ", ".join(f"{e['mb']:.2f}M (.{f.lower()} file)" for f, e in exports.items()) or "–",
+        "Accuracy": accuracy,
+    }
+
+
+def zoo_table(records: list[dict], table_format: str = "github") -> str:
+    columns = [zoo_rows(record) for record in records]
+    rows = [[label, *(column[label] for column in columns)] for label in ROW_LABELS]
+    return tabulate(rows, headers=["Parameters", *(column_title(r) for r in records)], tablefmt=table_format)
+
+
+def run_summary(record: dict) -> str:
+    """The lines printed under the table: status, where the record is, the inference check."""
+    figures = record["figures"]
+    lines = [f"status: {record['status']}" + (f" ({record['error']})" if record.get("error") else "")]
+    train = figures.get("train") or {}
+    if train:
+        lines.append(f"train: {train['steps']} steps, median {train.get('ms_per_step_median')} ms/step "
+                     f"(p90 {train.get('ms_per_step_p90')}), {train.get('images_per_s')} images/s, "
+                     f"compile {train.get('compile_s')} s")
+    for file_format, entry in (figures.get("infer") or {}).items():
+        if "skipped" in entry:
+            lines.append(f"infer {file_format}: skipped ({entry['skipped']})")
+        else:
+            agree = {True: "equals eval", False: "DIFFERS from eval", None: "no eval to compare"}[entry.get("matches_eval")]
+            lines.append(f"infer {file_format}: top-1 {_percent(entry['top1'])} over {entry['images']:,} images, "
+                         f"{entry['ms_per_batch']} ms/batch ({agree})")
+    return "\n".join(lines)

@@ -1,0 +1,341 @@
+"""Walks a suite's phases: set-up -> data -> train -> eval -> export -> infer -> record."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from harness.errors import BenchError, RunFailed
+from harness.plugins import Backend, Backends, RankInfo
+from harness.record import SCHEMA_VERSION, EventLog, environment, write_json_atomic
+from harness.suites import load_suite
+
+PHASES = ("setup", "data", "train", "eval", "export", "infer", "record")
+ALWAYS = ("setup", "record")
+EXTENSIONS = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
+MB = 1024 * 1024
+
+
+@dataclass
+class RunOptions:
+    suite: str = "digits"
+    backend: str = "cpu"
+    overrides: list[str] = field(default_factory=list)
+    data: str | None = None
+    phases: list[str] | None = None
+    checkpoint: str | None = None
+    models: list[str] = field(default_factory=list)
+    results_dir: Path = Path("results")
+    run_id: str | None = None
+
+
+def parse_phases(text: str | None) -> list[str]:
+    if not text:
+        return list(PHASES)
+    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in wanted if name not in PHASES]
+    if unknown:
+        raise BenchError(f"--phases: unknown phase {unknown[0]!r}; choose from {','.join(PHASES)}")
+    return [name for name in PHASES if name in wanted or name in ALWAYS]
+
+
+def format_of(path: Path) -> str:
+    for file_format, extension in EXTENSIONS.items():
+        if path.suffix.lower() == extension:
+            return file_format
+    raise BenchError(f"--model {path}: unknown format; expected a file ending in {', '.join(EXTENSIONS.values())}")
+
+
+def mb(path: Path) -> float:
+    return round(path.stat().st_size / MB, 2)
+
+
+class Run:
+    def __init__(self, options: RunOptions, rank: RankInfo = RankInfo()):
+        self.options = options
+        self.rank = rank
+        self.phases = parse_phases(",".join(options.phases) if options.phases else None)
+        self.config = load_suite(options.suite, options.overrides)
+        if options.data is not None:
+            self.config["data"] = options.data
+        self.backend: Backend = Backends().select(options.backend)
+        self.figures: dict = {}
+        self.net = None
+        self.exports: dict[str, Path] = {}
+
+    # -- before anything starts: every user mistake is found here ----------
+    def preflight(self) -> None:
+        self.backend.require_available()
+        supported = self.backend.supported_phases(self.config)
+        refused = [phase for phase in self.phases if phase not in supported]
+        if refused:
+            raise BenchError(f"backend {self.backend.name!r} cannot run phase(s) {', '.join(refused)}: "
+                             f"use --phases {','.join(p for p in self.phases if p in supported)}")
+        needs_net = any(p in self.phases for p in ("eval", "export"))
+        if needs_net and "train" not in self.phases and not self.options.checkpoint:
+            raise BenchError("--phases without train needs --checkpoint FILE to eval or export")
+        if self.options.checkpoint and not Path(self.options.checkpoint).is_file():
+            raise BenchError(f"--checkpoint {self.options.checkpoint}: no such file")
+        if "infer" in self.phases and "export" not in self.phases and not self.options.models:
+            raise BenchError("--phases infer without export needs --model FILE (an exported .mindir or .onnx)")
+        for model in self.options.models:
+            if not Path(model).is_file():
+                raise BenchError(f"--model {model}: no such file")
+            format_of(Path(model))
+        if any(p in self.phases for p in ("data", "train", "eval", "infer")):
+            from datasets import validate_data
+
+            validate_data(self.config)
+        self.amp = self.backend.amp(self.config)
+        self.formats = self._export_formats()
+        results = self.options.results_dir
+        try:
+            results.mkdir(parents=True, exist_ok=True)
+            probe = results / f".write-test-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise BenchError(f"results directory {results} is not writable ({exc.strerror}): "
+                             "pass --results DIR") from None
+
+    def _export_formats(self) -> list[str]:
+        supported = self.backend.export_formats(self.config)
+        wanted = self.config["export_formats"]
+        if wanted == "auto":
+            return supported
+        unsupported = [f for f in wanted if f not in supported]
+        if unsupported:
+            raise BenchError(f"backend {self.backend.name!r} cannot export {', '.join(unsupported)}; "
+                             f"it writes {', '.join(supported)}: change export_formats")
+        return list(wanted)
+
+    # -- the run ------------------------------------------------------------
+    def execute(self) -> Path:
+        self.preflight()
+        started = time.time()
+        self.run_id = self.options.run_id or (
+            f"{self.config['name']}-{self.backend.name}-"
+            f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
+        self.run_dir = self.options.results_dir / self.run_id
+        self.run_dir.mkdir(parents=True, exist_ok=False)
+        self.record_path = self.options.results_dir / f"{self.run_id}.json"
+        self.events = EventLog(self.run_dir / "events.log")
+        self.events.log("run_start", suite=self.config["name"], backend=self.backend.name)
+        status, error = "success", None
+        try:
+            for phase in self.phases:
+                if phase != "record":
+                    getattr(self, f"phase_{phase}")()
+        except KeyboardInterrupt:
+            status, error = "aborted", "interrupted (Ctrl-C)"
+            raise
+        except BenchError as exc:
+            status, error = "failed", str(exc)
+            raise
+        except RunFailed as exc:
+            status, error = self.figures.get("status_override", "failed"), str(exc)
+            raise
+        except Exception as exc:
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.figures.pop("status_override", None)
+            self.figures["total_s"] = round(time.time() - started, 2)
+            self.events.log("run_stop", status=status)
+            self.events.log("status", status)
+            self._write_record(status, error, started)
+        return self.record_path
+
+    def _write_record(self, status: str, error: str | None, started: float) -> None:
+        env = environment()
+        env["device"] = self.backend.describe()
+        env["device_context"] = getattr(self, "device_context", {})
+        env.update(self.backend.record_metadata(self.config))
+        record = {
+            "schema": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "status": status,
+            "error": error,
+            "suite": self.config["name"],
+            "backend": self.backend.name,
+            "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+            "phases": self.phases,
+            "command": sys.argv,
+            "environment": env,
+            "config": self.config,
+            "figures": self.figures,
+            "events": self.events.events,
+        }
+        write_json_atomic(self.record_path, record)
+
+    # -- phases ---------------------------------------------------------------
+    def phase_setup(self) -> None:
+        import mindspore as ms
+
+        from model import GoogleNet, count_parameters
+
+        ms.set_seed(self.config["seed"])
+        self.device_context = self.backend.device_setup(self.config, self.rank)
+        self.dataset_options = self.backend.dataset_options(self.config)
+        self.net = GoogleNet(self.config["num_classes"])
+        self.figures["parameters"] = count_parameters(self.net)
+        self.figures["amp_level"] = self.amp.level
+        self.figures["loss_scale"] = self.amp.loss_scale
+        if self.options.checkpoint:
+            self._load_checkpoint(self.options.checkpoint)
+
+    def _load_checkpoint(self, path: str) -> None:
+        import mindspore as ms
+
+        try:
+            params = ms.load_checkpoint(path, crc_check=True)
+        except (ValueError, RuntimeError) as exc:
+            raise BenchError(f"checkpoint {path} cannot be loaded ({str(exc).splitlines()[0]}): "
+                             "it is corrupt or not a MindSpore checkpoint") from None
+        not_loaded, _ = ms.load_param_into_net(self.net, params, strict_load=False)
+        missing = [name for name in not_loaded if not name.startswith(("moments.", "learning_rate", "global_step"))]
+        if missing:
+            raise BenchError(f"checkpoint {path} does not fit this network: no value for {missing[0]}")
+        self.figures["loaded_checkpoint"] = str(path)
+
+    def phase_data(self) -> None:
+        from datasets import build_split
+
+        workers = self.dataset_options.num_parallel_workers
+        if "train" in self.phases:
+            self.train_split = build_split(self.config, "train", rank=self.rank.rank,
+                                           world_size=self.rank.world_size, num_parallel_workers=workers)
+        self.eval_split = build_split(self.config, "eval", num_parallel_workers=workers)
+        self.figures["data"] = {
+            "train": getattr(self, "train_split", None) and self.train_split.source,
+            "eval": self.eval_split.source,
+        }
+
+    def phase_train(self) -> None:
+        import mindspore as ms
+        from mindspore.train import CheckpointConfig, Model, ModelCheckpoint
+
+        from harness.schedules import learning_rates
+        from harness.training import Progress, TrainTimer, build_loss, build_optimizer, timing_summary
+
+        config, split = self.config, self.train_split
+        lrs = learning_rates(config, split.steps)
+        optimizer = build_optimizer(config, self.net, lrs)
+        amp_kwargs = {}
+        if self.amp.keep_batchnorm_fp32 is not None:
+            amp_kwargs["keep_batchnorm_fp32"] = self.amp.keep_batchnorm_fp32
+        if self.amp.loss_scale_manager is not None:
+            amp_kwargs["loss_scale_manager"] = self.amp.loss_scale_manager
+        model = Model(self.net, loss_fn=build_loss(config), optimizer=optimizer,
+                      amp_level=self.amp.level, **amp_kwargs)
+
+        progress = Progress(config["epochs"]) if self.rank.is_main else (lambda figures: None)
+
+        def on_epoch(figures):
+            self.events.log("epoch_stop", figures.epoch, loss=figures.loss, ms_per_step=round(figures.ms_per_step, 2))
+            progress(figures)
+
+        timer = TrainTimer(split.steps, on_epoch)
+        callbacks = [timer]
+        if self.rank.is_main:
+            checkpoint_config = CheckpointConfig(save_checkpoint_steps=config["ckpt_every_epochs"] * split.steps,
+                                                 keep_checkpoint_max=config["ckpt_keep"], crc_check=True)
+            callbacks.append(ModelCheckpoint(prefix=f"train_googlenet_{config['dataset']}",
+                                             directory=str(self.run_dir / "checkpoints"), config=checkpoint_config))
+        self.events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"])
+        start = time.perf_counter()
+        model.train(config["epochs"], split.dataset, callbacks=callbacks,
+                    dataset_sink_mode=self.dataset_options.sink_mode)
+        train_s = time.perf_counter() - start
+        summary = timing_summary(timer.epochs)
+        global_batch = split.batch_size * self.rank.world_size
+        median = summary.get("ms_per_step_median")
+        self.figures["train"] = {
+            "epochs": len(timer.epochs),
+            "steps_per_epoch": split.steps,
+            "steps": len(timer.epochs) * split.steps,
+            "batch_size": split.batch_size,
+            "global_batch": global_batch,
+            "ranks": self.rank.world_size,
+            "images_per_epoch": split.images,
+            "lr_first": float(lrs[0]),
+            "lr_last": float(lrs[len(timer.epochs) * split.steps - 1]) if timer.epochs else None,
+            "final_loss": timer.epochs[-1].loss if timer.epochs else None,
+            "loss_per_epoch": [round(e.loss, 6) for e in timer.epochs],
+            "ms_per_step_per_epoch": [round(e.ms_per_step, 2) for e in timer.epochs],
+            **summary,
+            "images_per_s": round(global_batch * 1000.0 / median, 1) if median else None,
+            "train_s": round(train_s, 2),
+            "sink_mode": self.dataset_options.sink_mode,
+        }
+        if timer.diverged_at_step is not None:
+            self.figures["status_override"] = "diverged"
+            self.figures["train"]["diverged_at_step"] = timer.diverged_at_step
+            raise RunFailed(f"training diverged: the loss became {timer.epochs[-1].loss} by step "
+                            f"{timer.diverged_at_step}; lower lr_init (--set lr_init=...)")
+        if self.rank.is_main:
+            weights = self.run_dir / "googlenet.ckpt"
+            ms.save_checkpoint(self.net, str(weights), crc_check=True)
+            self.figures["weights"] = {"path": str(weights), "mb": mb(weights)}
+            saved = sorted((self.run_dir / "checkpoints").glob("*.ckpt"), key=os.path.getmtime)
+            if saved:
+                self.figures["checkpoint"] = {"path": str(saved[-1]), "mb": mb(saved[-1]), "kept": len(saved)}
+
+    def phase_eval(self) -> None:
+        import mindspore as ms
+
+        from harness.training import score
+
+        self.net.set_train(False)
+        result = score(lambda images: self.net(ms.Tensor(images)).asnumpy(), self.eval_split.dataset,
+                       self.config["num_classes"])
+        self.figures["eval"] = {"top1": result.top1, "top5": result.top5, "images": result.images,
+                                "correct_top1": result.correct_top1, "ms_per_batch": result.ms_per_batch,
+                                "batch_size": self.eval_split.batch_size}
+        self.events.log("eval_accuracy", result.top1, images=result.images)
+
+    def phase_export(self) -> None:
+        import mindspore as ms
+        import numpy as np
+
+        size = self.config["image_size"]
+        batch = self.config["export_batch_size"] or self.config["eval_batch_size"] or self.config["batch_size"]
+        example = ms.Tensor(np.ones((batch, 3, size, size), dtype=np.float32))
+        self.net.set_train(False)
+        self.figures["export"] = {}
+        for file_format in self.formats:
+            path = self.backend.export(self.net, example, file_format,
+                                       self.run_dir / f"googlenet{EXTENSIONS[file_format]}")
+            if path is None:
+                raise BenchError(f"backend {self.backend.name!r} lists {file_format} but wrote nothing")
+            self.exports[file_format] = Path(path)
+            self.figures["export"][file_format] = {"path": str(path), "mb": mb(Path(path)), "batch_size": batch}
+
+    def phase_infer(self) -> None:
+        from harness.training import score
+
+        targets = dict(self.exports)
+        for model in self.options.models:
+            targets[format_of(Path(model))] = Path(model)
+        self.figures["infer"] = {}
+        evaluated = self.figures.get("eval")
+        for file_format, path in targets.items():
+            predict = self.backend.predictor(path, file_format, self.config)
+            if predict is None:
+                self.figures["infer"][file_format] = {"skipped": f"backend {self.backend.name!r} cannot run {file_format}"}
+                continue
+            result = score(predict, self.eval_split.dataset, self.config["num_classes"])
+            entry = {"path": str(path), "top1": result.top1, "top5": result.top5, "images": result.images,
+                     "correct_top1": result.correct_top1, "ms_per_batch": result.ms_per_batch}
+            if evaluated:
+                entry["matches_eval"] = result.correct_top1 == evaluated["correct_top1"]
+            self.figures["infer"][file_format] = entry
+            self.events.log("infer_accuracy", result.top1, format=file_format)
+        mismatched = [f for f, e in self.figures["infer"].items() if e.get("matches_eval") is False]
+        if mismatched:
+            raise RunFailed(f"inference from {', '.join(mismatched)} disagrees with eval's top-1: "
+                            f"see figures.infer in the record")

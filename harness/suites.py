@@ -1,0 +1,170 @@
+"""Suite definitions: YAML files in suites/, validated on load, overridable with --set."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from harness.errors import BenchError
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+
+
+@dataclass(frozen=True)
+class Field:
+    types: tuple
+    default: Any
+    check: Callable[[Any], bool] | None = None
+    rule: str = ""
+
+
+def _positive(value) -> bool:
+    return value > 0
+
+
+def _non_negative(value) -> bool:
+    return value >= 0
+
+
+def _one_of(*choices):
+    return lambda value: value in choices, "one of " + ", ".join(map(str, choices))
+
+
+def _field(types, default, check=None, rule=""):
+    if isinstance(check, tuple):
+        check, rule = check
+    return Field(types if isinstance(types, tuple) else (types,), default, check, rule)
+
+
+NONE = type(None)
+NUMBER = (int, float)
+
+# Every key a suite may set. Defaults are the zoo's CIFAR-10 recipe where it has one.
+SCHEMA: dict[str, Field] = {
+    "name": _field(str, None),
+    "description": _field(str, ""),
+    "dataset": _field(str, "cifar10", _one_of("digits", "cifar10", "imagenet")),
+    "data": _field((str, NONE), None),
+    "num_classes": _field(int, 10, _positive, "> 0"),
+    "image_size": _field(int, 224, _positive, "> 0"),
+    "batch_size": _field(int, 128, _positive, "> 0"),
+    "eval_batch_size": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0"),
+    "epochs": _field(int, 125, _positive, "> 0"),
+    "train_samples": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0 or null"),
+    "eval_samples": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0 or null"),
+    "seed": _field(int, 1),
+    "momentum": _field(NUMBER, 0.9, _non_negative, ">= 0"),
+    "lr_schedule": _field(str, "cifar10_step", _one_of("cifar10_step", "imagenet_step", "cosine", "constant")),
+    "lr_init": _field(NUMBER, 0.1, _positive, "> 0"),
+    "lr_end": _field(NUMBER, 0.0, _non_negative, ">= 0"),
+    "lr_warmup_epochs": _field(int, 0, _non_negative, ">= 0"),
+    "lr_decay_epochs": _field(list, [70, 140, 210, 280]),
+    "lr_decay_factor": _field(NUMBER, 0.3, _positive, "> 0"),
+    "lr_cosine_tmax_epochs": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0 or null"),
+    "weight_decay": _field(NUMBER, 5e-4, _non_negative, ">= 0"),
+    "weight_decay_on": _field(str, "all", _one_of("all", "weights_only")),
+    "label_smoothing": _field(NUMBER, 0.0, lambda v: 0 <= v < 1, "in [0, 1)"),
+    "loss_scale": _field(str, "none", _one_of("none", "fixed", "dynamic")),
+    "loss_scale_value": _field(NUMBER, 1024, _positive, "> 0"),
+    "amp_level": _field(str, "auto", _one_of("auto", "O0", "O1", "O2", "O3")),
+    "keep_batchnorm_fp32": _field((bool, NONE), False),
+    "ckpt_every_epochs": _field(int, 5, _positive, "> 0"),
+    "ckpt_keep": _field(int, 10, _positive, "> 0"),
+    "export_formats": _field((str, list), "auto"),
+    "export_batch_size": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0 or null"),
+    "eval_drop_remainder": _field(bool, False),
+    "min_top1": _field((NUMBER, NONE), None, lambda v: v is None or 0 <= v <= 1, "in [0, 1]"),
+}
+
+
+def known_suites() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(SUITES_DIR.glob("*.yaml"))}
+
+
+def _close(word: str, choices) -> str:
+    matches = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(matches)}?)" if matches else ""
+
+
+def resolve_suite_path(name_or_path: str) -> Path:
+    """A known suite name, or an explicit path to a .yaml file; nothing else."""
+    suites = known_suites()
+    if name_or_path in suites:
+        return suites[name_or_path]
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+        return candidate
+    raise BenchError(f"unknown suite {name_or_path!r}{_close(name_or_path, suites)}: "
+                     f"choose one of {', '.join(suites)} (bench.py suites) or give a path to a .yaml file")
+
+
+def _check_value(origin: str, key: str, value):
+    if key not in SCHEMA:
+        raise BenchError(f"{origin}: unknown key {key!r}{_close(key, SCHEMA)}")
+    field = SCHEMA[key]
+    # bool is an int in Python; keep them apart so `epochs: true` is refused.
+    type_ok = isinstance(value, field.types) and not (isinstance(value, bool) and bool not in field.types)
+    if isinstance(value, int) and not isinstance(value, bool) and float in field.types:
+        type_ok = True
+    if not type_ok:
+        names = " or ".join("null" if t is NONE else t.__name__ for t in field.types)
+        raise BenchError(f"{origin}: {key} must be {names}, got {value!r}")
+    if field.check is not None and value is not None and not field.check(value):
+        raise BenchError(f"{origin}: {key} must be {field.rule}, got {value!r}")
+    if key == "lr_decay_epochs" and not all(isinstance(v, int) and v > 0 for v in value):
+        raise BenchError(f"{origin}: lr_decay_epochs must be a list of positive epochs, got {value!r}")
+    if key == "export_formats" and isinstance(value, str) and value != "auto":
+        raise BenchError(f"{origin}: export_formats must be 'auto' or a list like [MINDIR, ONNX], got {value!r}")
+    return value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`key=value` with value in YAML syntax (`epochs=3`, `data=null`, `export_formats=[MINDIR]`)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise BenchError(f"--set {text!r}: write it as key=value, e.g. --set epochs=3")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    # A mapping is never a suite value: "a: b" was meant as a plain string (e.g. a path).
+    if isinstance(value, (dict, set)):
+        value = raw.strip()
+    return key, value
+
+
+def load_suite(name_or_path: str, overrides: list[str] = ()) -> dict:
+    """The fully resolved config: schema defaults, then the suite file, then --set overrides."""
+    path = resolve_suite_path(name_or_path)
+    origin = f"suite file {path}"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BenchError(f"{origin} is not valid YAML ({problem}): fix the file") from None
+    except OSError as exc:
+        raise BenchError(f"{origin} cannot be read ({exc.strerror})") from None
+    if not isinstance(raw, dict):
+        raise BenchError(f"{origin} must be a YAML mapping of key: value, got {type(raw).__name__}")
+    config = {key: field.default for key, field in SCHEMA.items()}
+    for key, value in raw.items():
+        config[str(key)] = _check_value(origin, str(key), value)
+    config["name"] = config["name"] or path.stem
+    for text in overrides:
+        key, value = parse_override(text)
+        config[key] = _check_value(f"--set {text}", key, value)
+    return config
+
+
+def suite_summaries() -> list[tuple[str, str]]:
+    rows = []
+    for name, path in known_suites().items():
+        try:
+            rows.append((name, load_suite(name)["description"]))
+        except BenchError as exc:
+            rows.append((name, f"INVALID: {exc}"))
+    return rows

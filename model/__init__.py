@@ -1,0 +1,4 @@
+"""GoogleNet (Inception v1) as the MindSpore model zoo builds it."""
+from model.googlenet import GoogleNet, count_parameters
+
+__all__ = ["GoogleNet", "count_parameters"]

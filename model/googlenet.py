@@ -1,0 +1,100 @@
+"""GoogleNet (Inception v1), behaviour-compatible with the MindSpore model zoo.
+
+Zoo facts (../shared/ZOO_REFERENCE.md): conv blocks are Conv2d(pad "same", no
+bias, TruncatedNormal(0.02)) -> BatchNorm2d(eps=1e-3) -> ReLU; the "5x5" branch
+is a 3x3 (as in the zoo and torchvision); there are no auxiliary heads; the zoo
+defines Dropout(0.2) but never applies it, so neither do we.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import mindspore.nn as nn
+import mindspore.ops as ops
+from mindspore.common.initializer import TruncatedNormal
+
+
+class InceptionSpec(NamedTuple):
+    in_channels: int
+    n1x1: int
+    n3x3_reduce: int
+    n3x3: int
+    n5x5_reduce: int
+    n5x5: int
+    pool_proj: int
+
+
+# The zoo's channel table; "pool" entries are the max-pools between stages.
+STAGES: list[InceptionSpec | str] = [
+    InceptionSpec(192, 64, 96, 128, 16, 32, 32),      # 3a
+    InceptionSpec(256, 128, 128, 192, 32, 96, 64),    # 3b
+    "pool3x3",
+    InceptionSpec(480, 192, 96, 208, 16, 48, 64),     # 4a
+    InceptionSpec(512, 160, 112, 224, 24, 64, 64),    # 4b
+    InceptionSpec(512, 128, 128, 256, 24, 64, 64),    # 4c
+    InceptionSpec(512, 112, 144, 288, 32, 64, 64),    # 4d
+    InceptionSpec(528, 256, 160, 320, 32, 128, 128),  # 4e
+    "pool2x2",
+    InceptionSpec(832, 256, 160, 320, 32, 128, 128),  # 5a
+    InceptionSpec(832, 384, 192, 384, 48, 128, 128),  # 5b
+]
+FEATURES = 1024
+
+
+def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.SequentialCell:
+    return nn.SequentialCell(
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode="same",
+                  has_bias=False, weight_init=TruncatedNormal(0.02)),
+        nn.BatchNorm2d(out_channels, eps=1e-3),
+        nn.ReLU(),
+    )
+
+
+class Inception(nn.Cell):
+    def __init__(self, spec: InceptionSpec):
+        super().__init__()
+        self.branch1 = conv_block(spec.in_channels, spec.n1x1, 1)
+        self.branch2 = nn.SequentialCell(conv_block(spec.in_channels, spec.n3x3_reduce, 1),
+                                         conv_block(spec.n3x3_reduce, spec.n3x3, 3))
+        self.branch3 = nn.SequentialCell(conv_block(spec.in_channels, spec.n5x5_reduce, 1),
+                                         conv_block(spec.n5x5_reduce, spec.n5x5, 3))
+        self.branch4 = nn.SequentialCell(nn.MaxPool2d(3, 1, pad_mode="same"),
+                                         conv_block(spec.in_channels, spec.pool_proj, 1))
+        self.concat = ops.Concat(axis=1)
+
+    def construct(self, x):
+        return self.concat((self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)))
+
+
+def _stage(entry: InceptionSpec | str) -> nn.Cell:
+    if entry == "pool3x3":
+        return nn.MaxPool2d(3, 2, pad_mode="same")
+    if entry == "pool2x2":
+        return nn.MaxPool2d(2, 2, pad_mode="same")
+    return Inception(entry)
+
+
+class GoogleNet(nn.Cell):
+    """GoogleNet for `num_classes` classes; any input size that survives 5 stride-2 stages."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.stem = nn.SequentialCell(
+            conv_block(3, 64, 7, stride=2),
+            nn.MaxPool2d(3, 2, pad_mode="same"),
+            conv_block(64, 64, 1),
+            conv_block(64, 192, 3),
+            nn.MaxPool2d(3, 2, pad_mode="same"),
+        )
+        self.features = nn.SequentialCell([_stage(entry) for entry in STAGES])
+        self.mean = ops.ReduceMean(keep_dims=False)
+        self.classifier = nn.Dense(FEATURES, num_classes, weight_init=TruncatedNormal(0.02),
+                                   bias_init=TruncatedNormal(0.02))
+
+    def construct(self, x):
+        x = self.features(self.stem(x))
+        return self.classifier(self.mean(x, (2, 3)))
+
+
+def count_parameters(net: nn.Cell) -> int:
+    return sum(p.size for p in net.trainable_params())

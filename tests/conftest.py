@@ -1,0 +1,76 @@
+"""Shared fixtures: synthetic CIFAR-10 binaries, a small real-JPEG ImageFolder tree, a private cache."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:  # runs from any working directory
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+CIFAR_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32
+CIFAR_RECORDS = 10_000
+# Every CIFAR image carries its record id (file index * 10,000 + position) as a flat 16x16
+# block in the middle of the R (high byte) and G (low byte) planes, so the id survives
+# RandomCrop(padding 4), flips and resizing: read it back at the centre pixel.
+ID_BLOCK = slice(8, 24)
+
+IMAGENET_CLASSES = ["n01440764", "n01443537", "n01484850"]
+IMAGENET_TRAIN_PER_CLASS = 4
+IMAGENET_VAL_PER_CLASS = 2
+
+
+def cifar_records(count: int, first_id: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` records of seeded random pixels, labels 0..9 and embedded ids, shape (count, 3073)."""
+    records = rng.integers(0, 256, size=(count, CIFAR_RECORD_BYTES), dtype=np.uint8)
+    records[:, 0] = rng.integers(0, 10, size=count, dtype=np.uint8)
+    planes = records[:, 1:].reshape(count, 3, 32, 32)
+    ids = np.arange(first_id, first_id + count)
+    planes[:, 0, ID_BLOCK, ID_BLOCK] = (ids >> 8).astype(np.uint8)[:, None, None]
+    planes[:, 1, ID_BLOCK, ID_BLOCK] = (ids & 0xFF).astype(np.uint8)[:, None, None]
+    return records
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Keep the digits conversion out of ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        cache = tmp_path_factory.mktemp("googlenet-bench-cache")
+        patch.setenv("GOOGLENET_BENCH_CACHE", str(cache))
+        yield cache
+
+
+@pytest.fixture(scope="session")
+def cifar10_dir(tmp_path_factory) -> Path:
+    """The six CIFAR-10 binary files, 10,000 records each (MindSpore accepts no other size)."""
+    directory = tmp_path_factory.mktemp("cifar-10-batches-bin")
+    rng = np.random.default_rng(10)
+    for index, name in enumerate(CIFAR_FILES):
+        cifar_records(CIFAR_RECORDS, index * CIFAR_RECORDS, rng).tofile(directory / name)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def imagenet_dir(tmp_path_factory) -> Path:
+    """train/ and val/ with 3 class folders of real 40x48 JPEGs (4 train, 2 val each), plus a stray text file."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("imagenet")
+    rng = np.random.default_rng(20)
+    for folder, per_class in (("train", IMAGENET_TRAIN_PER_CLASS), ("val", IMAGENET_VAL_PER_CLASS)):
+        for class_index, name in enumerate(IMAGENET_CLASSES):
+            class_dir = root / folder / name
+            class_dir.mkdir(parents=True)
+            for i in range(per_class):
+                colour = rng.integers(0, 256, size=3)
+                pixels = np.clip(colour + rng.normal(0, 30, size=(40, 48, 3)), 0, 255).astype(np.uint8)
+                # Mixed suffix spellings, as real trees have: ImageFolderDataset matches them case-sensitively.
+                suffix = ".jpg" if (i, class_index) == (1, 1) else ".JPEG"
+                Image.fromarray(pixels).save(class_dir / f"{name}_{i}{suffix}", format="JPEG")
+            (class_dir / "notes.txt").write_text("not an image")
+    return root

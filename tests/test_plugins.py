@@ -1,0 +1,78 @@
+import inspect
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import hookspecs
+from harness.errors import BenchError
+from harness.plugins import REQUIRED_HOOKS, Backends
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("bench_"))
+
+
+def bench(*args, **kwargs):
+    return subprocess.run([sys.executable, str(ROOT / "bench.py"), *args], capture_output=True, text=True,
+                          cwd=kwargs.get("cwd", ROOT), timeout=kwargs.get("timeout", 120))
+
+
+def test_the_four_builtin_backends_load_through_entry_points():
+    assert {"cpu", "gpu", "ascend", "ascend310"} <= set(Backends().names())
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_is_documented_in_its_spec_and_the_readme(name):
+    assert getattr(hookspecs, name).__doc__.strip()
+    assert f"`{name}`" in (ROOT / "README.md").read_text(), f"README's plugin guide lacks {name}"
+
+
+def test_every_builtin_backend_implements_the_required_hooks():
+    backends = Backends()
+    for name in ("cpu", "gpu", "ascend", "ascend310"):
+        assert set(REQUIRED_HOOKS) <= set(backends.hooks_of(name))
+
+
+def test_selecting_a_backend_calls_only_its_hooks():
+    backends = Backends()
+    assert backends.select("cpu").export_formats({}) == ["MINDIR", "ONNX"]
+    assert backends.select("ascend").export_formats({}) == ["MINDIR", "AIR", "ONNX"]
+
+
+def test_unknown_backend_names_the_choices():
+    with pytest.raises(BenchError, match="unknown backend 'tpu': choose one of .*cpu"):
+        Backends().select("tpu")
+
+
+def test_cpu_is_usable_and_hardware_backends_say_why_not():
+    backends = Backends()
+    assert backends.select("cpu").available().ok
+    for name in ("gpu", "ascend", "ascend310"):
+        availability = backends.select(name).available()
+        assert not availability.ok
+        assert availability.reason and "\n" not in availability.reason
+
+
+def test_backends_command_lists_all_four_with_availability():
+    result = bench("backends")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]}
+    assert rows == {"ascend": "no", "ascend310": "no", "cpu": "yes", "gpu": "no"}
+
+
+@pytest.mark.parametrize("backend", ["gpu", "ascend"])
+def test_absent_device_backend_exits_2_with_one_line_and_no_record(backend, tmp_path):
+    result = bench("--suite", "cifar10-full", "--backend", backend, "--results", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert re.match(rf"error: backend '{backend}' is not usable here: ", result.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_suites_command_lists_one_line_per_suite():
+    result = bench("suites")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == sorted(p.stem for p in (ROOT / "suites").glob("*.yaml"))
