@@ -33,18 +33,60 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", dest="models", action="append", default=[],
                         help="an exported .mindir/.onnx file to infer from (repeatable)")
     parser.add_argument("--results", default="results", help="results directory; default results/")
+    parser.add_argument("--ranks", type=int, default=1, help="data-parallel ranks (processes); default 1")
+    parser.add_argument("--nodes", type=int, default=1, help="machines in a multi-machine run; default 1")
+    parser.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nodes")
+    parser.add_argument("--master-addr", default="127.0.0.1", help="address of node 0 (multi-machine runs)")
+    parser.add_argument("--master-port", type=int, help="port on node 0; default: a free port (one machine)")
+    parser.add_argument("--rank-table", help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
+    # Hidden: marks a process started by a launcher (named so msrun's own prefix-matching
+    # argument parser cannot mistake it for one of its options).
+    parser.add_argument("--as-rank", dest="worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rank-of-run", dest="run_id", help=argparse.SUPPRESS)
     return parser
 
 
+def _worker_argv(args) -> list[str]:
+    argv = ["--suite", args.suite, "--backend", args.backend]
+    for override in args.overrides:
+        argv += ["--set", override]
+    for flag, value in (("--data", args.data), ("--phases", args.phases), ("--checkpoint", args.checkpoint)):
+        if value is not None:
+            argv += [flag, value]
+    for model in args.models:
+        argv += ["--model", model]
+    return argv
+
+
+def serve_as_msrun_scheduler() -> int:
+    """msrun starts the script once more as its scheduler; that process only serves the cluster."""
+    from mindspore.communication import init
+
+    init()
+    return 0
+
+
 def cmd_run(argv: list[str]) -> int:
-    from harness.report import run_summary, zoo_table
+    from harness.launch import LaunchRequest, NodeSpec, is_msrun_scheduler
     from harness.record import read_record
+    from harness.report import run_summary, zoo_table
     from harness.runner import Run, RunOptions
 
     args = run_parser().parse_args(argv)
+    if args.worker and is_msrun_scheduler():
+        return serve_as_msrun_scheduler()
+    for flag, value, least in (("--ranks", args.ranks, 1), ("--nodes", args.nodes, 1), ("--node-rank", args.node_rank, 0)):
+        if value < least:
+            raise BenchError(f"{flag} must be at least {least}, got {value}")
+    if args.node_rank >= args.nodes:
+        raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
+    launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
+                           node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
+                                         master_port=args.master_port))
     options = RunOptions(suite=args.suite, backend=args.backend, overrides=args.overrides, data=args.data,
                          phases=args.phases.split(",") if args.phases else None, checkpoint=args.checkpoint,
-                         models=args.models, results_dir=Path(args.results))
+                         models=args.models, results_dir=Path(args.results), run_id=args.run_id, launch=launch,
+                         worker=args.worker, worker_argv=_worker_argv(args))
     run = Run(options)
     try:
         record_path = run.execute()
@@ -56,6 +98,8 @@ def cmd_run(argv: list[str]) -> int:
         if hasattr(run, "record_path"):
             print(f"record: {run.record_path}", file=sys.stderr)
         raise
+    if args.worker:
+        return 0
     record = read_record(record_path)
     print(zoo_table([record]))
     print(run_summary(record))
@@ -113,7 +157,13 @@ def cmd_report(argv: list[str]) -> int:
     return 0
 
 
+def _load_command_modules() -> None:
+    # Commands that live in their own modules register themselves with @command on import.
+    import harness.commands  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> int:
+    _load_command_modules()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:

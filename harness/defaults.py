@@ -62,6 +62,13 @@ def bench_export_formats(config):
 
 
 @hookimpl(trylast=True)
+def bench_launcher(config, launch):
+    from harness.launch import MsrunLauncher
+
+    return MsrunLauncher()
+
+
+@hookimpl(trylast=True)
 def bench_distributed_init(config, rank):
     import mindspore as ms
     from mindspore.communication import get_group_size, init

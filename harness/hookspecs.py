@@ -51,12 +51,15 @@ def bench_supported_phases(config):
 
 
 @hookspec(firstresult=True)
-def bench_launcher(config, ranks, nodes):
-    """How N ranks are started: return a ``harness.launch.Launcher``.
+def bench_launcher(config, launch):
+    """How N ranks are started: return an object with ``name`` and
+    ``processes(worker_argv, launch, log_dir) -> list[harness.launch.ProcessSpec]``.
 
-    The default is MindSpore's ``msrun``; a backend returns another launcher when
-    its device needs one (e.g. a rank table). ``ranks`` is the world size and
-    ``nodes`` the number of machines.
+    ``launch`` is a ``harness.launch.LaunchRequest`` (ranks, node placement,
+    rank table). The default is MindSpore's ``msrun``; a backend answers with
+    another launcher when its device is started differently (e.g. the zoo's
+    rank-table way on Ascend). Every launcher must give each rank RANK_ID,
+    RANK_SIZE and DEVICE_ID in its environment.
     """
 
 

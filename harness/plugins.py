@@ -117,8 +117,8 @@ class Backend:
     def supported_phases(self, config: dict) -> list[str]:
         return list(self._call("bench_supported_phases", config=config))
 
-    def launcher(self, config: dict, ranks: int, nodes: int):
-        return self._call("bench_launcher", config=config, ranks=ranks, nodes=nodes)
+    def launcher(self, config: dict, launch):
+        return self._call("bench_launcher", config=config, launch=launch)
 
     def distributed_init(self, config: dict, rank: RankInfo) -> str:
         return self._call("bench_distributed_init", config=config, rank=rank)

@@ -10,12 +10,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.errors import BenchError, RunFailed
+from harness.launch import LaunchRequest, rank_from_env, supervise
 from harness.plugins import Backend, Backends, RankInfo
 from harness.record import SCHEMA_VERSION, EventLog, environment, write_json_atomic
 from harness.suites import load_suite
 
 PHASES = ("setup", "data", "train", "eval", "export", "infer", "record")
 ALWAYS = ("setup", "record")
+# With several ranks, every rank trains; rank 0 alone evaluates, exports and infers.
+MAIN_RANK_ONLY = ("eval", "export", "infer")
+RANK0_RECORD = "record.rank0.json"
 EXTENSIONS = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 MB = 1024 * 1024
 
@@ -31,6 +35,10 @@ class RunOptions:
     models: list[str] = field(default_factory=list)
     results_dir: Path = Path("results")
     run_id: str | None = None
+    launch: LaunchRequest = LaunchRequest(ranks=1)
+    # Set in the processes a launcher starts: they run one rank of a run the parent owns.
+    worker: bool = False
+    worker_argv: list[str] = field(default_factory=list)
 
 
 def parse_phases(text: str | None) -> list[str]:
@@ -40,6 +48,8 @@ def parse_phases(text: str | None) -> list[str]:
     unknown = [name for name in wanted if name not in PHASES]
     if unknown:
         raise BenchError(f"--phases: unknown phase {unknown[0]!r}; choose from {','.join(PHASES)}")
+    if any(name in wanted for name in ("train", "eval", "infer")):
+        wanted.append("data")  # implied: they all read the data set
     return [name for name in PHASES if name in wanted or name in ALWAYS]
 
 
@@ -55,9 +65,9 @@ def mb(path: Path) -> float:
 
 
 class Run:
-    def __init__(self, options: RunOptions, rank: RankInfo = RankInfo()):
+    def __init__(self, options: RunOptions):
         self.options = options
-        self.rank = rank
+        self.rank = rank_from_env() if options.worker else RankInfo()
         self.phases = parse_phases(",".join(options.phases) if options.phases else None)
         self.config = load_suite(options.suite, options.overrides)
         if options.data is not None:
@@ -101,6 +111,12 @@ class Run:
         except OSError as exc:
             raise BenchError(f"results directory {results} is not writable ({exc.strerror}): "
                              "pass --results DIR") from None
+        self.run_id = self.options.run_id or (
+            f"{self.config['name']}-{self.backend.name}-"
+            f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
+        self.run_dir = results / self.run_id
+        if self.options.launch.ranks > 1 and not self.options.worker:
+            self.plan_launch()
 
     def _export_formats(self) -> list[str]:
         supported = self.backend.export_formats(self.config)
@@ -117,18 +133,22 @@ class Run:
     def execute(self) -> Path:
         self.preflight()
         started = time.time()
-        self.run_id = self.options.run_id or (
-            f"{self.config['name']}-{self.backend.name}-"
-            f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
-        self.run_dir = self.options.results_dir / self.run_id
-        self.run_dir.mkdir(parents=True, exist_ok=False)
+        self.run_dir.mkdir(parents=True, exist_ok=self.options.worker)
         self.record_path = self.options.results_dir / f"{self.run_id}.json"
-        self.events = EventLog(self.run_dir / "events.log")
-        self.events.log("run_start", suite=self.config["name"], backend=self.backend.name)
+        if self.options.worker:
+            self.record_path = self.run_dir / RANK0_RECORD
+            self.status_dir.mkdir(exist_ok=True)
+            (self.status_dir / f"rank_{self.rank.rank}.pid").write_text(str(os.getpid()))
+        self.events = EventLog(self.run_dir / ("events.log" if self.rank.is_main else f"events.rank{self.rank.rank}.log"))
+        self.events.log("run_start", suite=self.config["name"], backend=self.backend.name, rank=self.rank.rank)
         status, error = "success", None
         try:
-            for phase in self.phases:
-                if phase != "record":
+            if self.options.launch.ranks > 1 and not self.options.worker:
+                self.launch_ranks()
+            else:
+                for phase in self.phases:
+                    if phase == "record" or (phase in MAIN_RANK_ONLY and not self.rank.is_main):
+                        continue
                     getattr(self, f"phase_{phase}")()
         except KeyboardInterrupt:
             status, error = "aborted", "interrupted (Ctrl-C)"
@@ -137,18 +157,85 @@ class Run:
             status, error = "failed", str(exc)
             raise
         except RunFailed as exc:
-            status, error = self.figures.get("status_override", "failed"), str(exc)
+            status, error = self.figures.pop("status_override", "failed"), str(exc)
             raise
         except Exception as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self.figures.pop("status_override", None)
             self.figures["total_s"] = round(time.time() - started, 2)
             self.events.log("run_stop", status=status)
             self.events.log("status", status)
-            self._write_record(status, error, started)
+            self._finish(status, error, started)
         return self.record_path
+
+    @property
+    def status_dir(self) -> Path:
+        return self.run_dir / "ranks"
+
+    def _finish(self, status: str, error: str | None, started: float) -> None:
+        if self.options.worker:
+            rank_figures = {"rank": self.rank.rank, "status": status, "error": error, **self.rank_figures()}
+            write_json_atomic(self.status_dir / f"rank_{self.rank.rank}.json", rank_figures)
+            if self.rank.is_main:
+                self._write_record(status, error, started)
+            if status == "success":
+                (self.status_dir / f"rank_{self.rank.rank}.done").write_text("ok")
+        else:
+            self._write_record(status, error, started)
+
+    def rank_figures(self) -> dict:
+        train = self.figures.get("train") or {}
+        return {"ms_per_step_median": train.get("ms_per_step_median"), "images_per_epoch": train.get("images_per_epoch"),
+                "parameters_sha256": getattr(self, "parameters_digest", None),
+                "first_batch_sha256": getattr(self, "first_batch_digest", None),
+                "communication": getattr(self, "communication", None)}
+
+    def plan_launch(self) -> None:
+        """Ask the backend's launcher for the processes now, so a bad request fails before anything starts."""
+        launch = self.options.launch
+        launcher = self.backend.launcher(self.config, launch)
+        worker_argv = [str(Path(__file__).resolve().parent.parent / "bench.py"), "--as-rank",
+                       "--rank-of-run", self.run_id, "--results", str(self.options.results_dir), *self.options.worker_argv]
+        self.processes = launcher.processes(worker_argv, launch, self.run_dir / "logs")
+        self.launch_figures = {"launcher": launcher.name, "ranks": launch.ranks, "nodes": launch.node.nodes,
+                               "node_rank": launch.node.node_rank, "commands": [" ".join(p.argv) for p in self.processes]}
+
+    def launch_ranks(self) -> None:
+        """The parent of a multi-rank run: start the ranks, watch them, merge what they report."""
+        launch, processes = self.options.launch, self.processes
+        self.figures["launch"] = self.launch_figures
+        print(f"starting {launch.ranks} ranks with {self.launch_figures['launcher']}; logs in {self.run_dir / 'logs'}", file=sys.stderr)
+        try:
+            supervise(processes, self.status_dir)
+        finally:
+            self._merge_rank_reports()
+        missing = [r for p in processes for r in p.ranks if not (self.status_dir / f"rank_{r}.done").exists()]
+        if missing:
+            rank = missing[0]
+            log = next(p.rank_logs.get(rank, p.log) for p in processes if rank in p.ranks)
+            raise RunFailed(f"rank {rank} did not finish; see its log {log}")
+
+    def _merge_rank_reports(self) -> None:
+        import json
+
+        reports = []
+        for path in sorted(self.status_dir.glob("rank_*.json"), key=lambda p: int(p.stem.split("_")[1])):
+            reports.append(json.loads(path.read_text()))
+        main_record = self.run_dir / RANK0_RECORD
+        if main_record.exists():
+            rank0 = json.loads(main_record.read_text())
+            launch = self.figures.get("launch")
+            self.figures = rank0["figures"]
+            self.figures["launch"] = launch
+            self.device_context = rank0["environment"].get("device_context", {})
+            self.figures.pop("total_s", None)
+        digests = {r.get("parameters_sha256") for r in reports}
+        self.figures["ranks"] = {
+            "per_rank": reports,
+            "parameters_identical": len(reports) > 1 and len(digests) == 1 and None not in digests,
+            "ms_per_step_per_rank": [r.get("ms_per_step_median") for r in reports],
+        }
 
     def _write_record(self, status: str, error: str | None, started: float) -> None:
         env = environment()
@@ -180,6 +267,9 @@ class Run:
 
         ms.set_seed(self.config["seed"])
         self.device_context = self.backend.device_setup(self.config, self.rank)
+        if self.rank.world_size > 1:
+            self.communication = self.backend.distributed_init(self.config, self.rank)
+            self.device_context["communication"] = self.communication
         self.dataset_options = self.backend.dataset_options(self.config)
         self.net = GoogleNet(self.config["num_classes"])
         self.figures["parameters"] = count_parameters(self.net)
@@ -209,10 +299,15 @@ class Run:
         if "train" in self.phases:
             self.train_split = build_split(self.config, "train", rank=self.rank.rank,
                                            world_size=self.rank.world_size, num_parallel_workers=workers)
-        self.eval_split = build_split(self.config, "eval", num_parallel_workers=workers)
+            if self.rank.world_size > 1:
+                self.first_batch_digest = _first_batch_digest(
+                    build_split(self.config, "train", rank=self.rank.rank, world_size=self.rank.world_size,
+                                num_parallel_workers=workers).dataset)
+        if self.rank.is_main:
+            self.eval_split = build_split(self.config, "eval", num_parallel_workers=workers)
         self.figures["data"] = {
-            "train": getattr(self, "train_split", None) and self.train_split.source,
-            "eval": self.eval_split.source,
+            "train": self.train_split.source if hasattr(self, "train_split") else None,
+            "eval": self.eval_split.source if hasattr(self, "eval_split") else None,
         }
 
     def phase_train(self) -> None:
@@ -272,6 +367,7 @@ class Run:
             "train_s": round(train_s, 2),
             "sink_mode": self.dataset_options.sink_mode,
         }
+        self.parameters_digest = _parameters_digest(self.net)
         if timer.diverged_at_step is not None:
             self.figures["status_override"] = "diverged"
             self.figures["train"]["diverged_at_step"] = timer.diverged_at_step
@@ -339,3 +435,24 @@ class Run:
         if mismatched:
             raise RunFailed(f"inference from {', '.join(mismatched)} disagrees with eval's top-1: "
                             f"see figures.infer in the record")
+
+
+def _parameters_digest(net) -> str:
+    """One hash over the trainable parameters: equal across ranks iff data-parallel kept them in sync.
+    (BatchNorm's moving statistics are left out: each rank computes them from its own shard.)"""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for param in sorted(net.trainable_params(), key=lambda param: param.name):
+        name = param.name
+        digest.update(name.encode())
+        digest.update(param.asnumpy().tobytes())
+    return digest.hexdigest()
+
+
+def _first_batch_digest(dataset) -> str:
+    """Hash of the first batch a rank's shard yields (a fresh pipeline with the run's seed)."""
+    import hashlib
+
+    images, labels = next(dataset.create_tuple_iterator(num_epochs=1, output_numpy=True))
+    return hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()

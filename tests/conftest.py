@@ -74,3 +74,28 @@ def imagenet_dir(tmp_path_factory) -> Path:
                 Image.fromarray(pixels).save(class_dir / f"{name}_{i}{suffix}", format="JPEG")
             (class_dir / "notes.txt").write_text("not an image")
     return root
+
+
+def run_bench(*args: str, timeout: float = 600, env: dict | None = None):
+    """bench.py as a user runs it: a subprocess, its exit code, stdout and stderr."""
+    import subprocess
+
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "bench.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})})
+
+
+# A digits run small enough for a test: 4 steps per epoch, 100 images scored.
+SHORT_DIGITS = ("--set", "epochs=2", "--set", "train_samples=256", "--set", "eval_samples=100")
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    """One short real run of the default suite, shared by the tests that read its record."""
+    import json
+
+    results = tmp_path_factory.mktemp("results")
+    result = run_bench(*SHORT_DIGITS, "--results", str(results))
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = sorted(results.glob("*.json"))
+    assert len(records) == 1
+    return {"result": result, "path": records[0], "record": json.loads(records[0].read_text()), "results": results}

@@ -1,0 +1,125 @@
+"""Commands over existing records (compare, check, baseline, history), registered with the CLI.
+
+Only argument parsing and printing live here; the work is in harness.compare, harness.check
+and harness.history. Nothing here imports MindSpore.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.cli import command
+
+REFERENCES = ("zoo",)
+
+
+def _parser(name: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=f"bench.py {name}", description=description)
+
+
+def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
+    from harness.compare import FORMATS
+
+    parser.add_argument("--format", default=default, choices=FORMATS, help=f"output format; default {default}")
+
+
+def _add_tolerances(parser: argparse.ArgumentParser, default_from: str) -> None:
+    from harness.check import CLI_FLAGS
+
+    parser.add_argument(CLI_FLAGS["top1_drop"], dest="top1_drop", type=float, metavar="FRACTION",
+                        help=f"how far top-1 may fall, e.g. 0.02 = 2 percentage points (default: {default_from})")
+    parser.add_argument(CLI_FLAGS["ms_per_step_ratio"], dest="ms_per_step_ratio", type=float, metavar="RATIO",
+                        help=f"how much slower ms/step may get, new/old, e.g. 1.25 (default: {default_from})")
+
+
+@command("compare", "runs side by side in the zoo table's rows, with ratios against the first run")
+def cmd_compare(argv: list[str]) -> int:
+    from harness.compare import compare, load_zoo_reference, render
+    from harness.record import read_record
+
+    parser = _parser("compare", "Compare runs side by side: one column per run, then each run's ratios "
+                                "against the first (x = this run / run 1; top-1 in percentage points).")
+    parser.add_argument("records", nargs="+", metavar="RECORD", help="results/<run>.json; the first is the reference")
+    parser.add_argument("--reference", choices=REFERENCES,
+                        help="add published figures as columns: zoo = the MindSpore model zoo's README")
+    _add_format(parser, "github")
+    args = parser.parse_args(argv)
+    records = [read_record(path) for path in args.records]
+    reference = load_zoo_reference() if args.reference == "zoo" else None
+    print(render(compare(records, args.records, reference), args.format))
+    return 0
+
+
+@command("check", "the regression gate: a run against a baseline record; exit 1 on regression")
+def cmd_check(argv: list[str]) -> int:
+    from harness.check import SPEED_OFF_IN_CI, check, speed_gate_default, tolerances_of
+    from harness.record import read_record
+
+    parser = _parser("check", "Gate a run against a baseline: exit 0 no regression, 1 regression, 2 unusable input.")
+    parser.add_argument("record", help="the new run's results/<run>.json")
+    parser.add_argument("--baseline", required=True, help="baseline record, e.g. baselines/digits-cpu.json")
+    _add_tolerances(parser, "the baseline's tolerances")
+    parser.add_argument("--speed", action=argparse.BooleanOptionalAction, default=None,
+                        help="gate ms/step too (default: on, except when the CI env var is set)")
+    args = parser.parse_args(argv)
+    new, baseline = read_record(args.record), read_record(args.baseline)
+    tolerances = tolerances_of(baseline, args.baseline, top1_drop=args.top1_drop,
+                               ms_per_step_ratio=args.ms_per_step_ratio)
+    gate_speed = speed_gate_default() if args.speed is None else args.speed
+    verdict = check(new, baseline, tolerances, gate_speed, new_origin=args.record, baseline_origin=args.baseline,
+                    speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI)
+    for finding in verdict.findings:
+        print(finding.line())
+    for note in verdict.notes:
+        print(note)
+    regressions = verdict.regressions
+    summary = (f"{len(regressions)} regression{'s' * (len(regressions) != 1)}: "
+               + ", ".join(finding.figure for finding in regressions)) if regressions else "no regression"
+    print(f"check {args.record} against {args.baseline}: {summary}")
+    return 1 if regressions else 0
+
+
+@command("baseline", "make or refresh a baseline for `check` from a successful run's record")
+def cmd_baseline(argv: list[str]) -> int:
+    from harness.check import existing_tolerances, make_baseline, tolerances_of
+    from harness.record import read_record, write_json_atomic
+
+    parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances.")
+    parser.add_argument("record", help="a successful run's results/<run>.json")
+    parser.add_argument("--to", required=True, type=Path, help="baseline file to write, e.g. baselines/digits-cpu.json")
+    _add_tolerances(parser, "those already in --to, else 0.02 and 1.25")
+    args = parser.parse_args(argv)
+    record = read_record(args.record)
+    kept = {"tolerances": existing_tolerances(args.to)}
+    tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio)
+    write_json_atomic(args.to, make_baseline(record, tolerances, args.record))
+    print(f"baseline {args.to}: {record['suite']} on {record['backend']} from {args.record} ({tolerances.describe()})")
+    return 0
+
+
+@command("history", "one line per run of a suite/backend in a results directory, oldest first; --plot FILE.png")
+def cmd_history(argv: list[str]) -> int:
+    from harness.compare import render_table
+    from harness.history import HEADERS, collect, history_json, history_row, plot, plot_target
+
+    parser = _parser("history", "The runs of one suite on one backend, oldest first, with their main figures.")
+    parser.add_argument("directory", help="a results directory, e.g. results/")
+    parser.add_argument("--suite", default="digits", help="suite name; default digits")
+    parser.add_argument("--backend", default="cpu", help="backend name; default cpu")
+    parser.add_argument("--plot", metavar="FILE", help="also write a PNG of top-1 and ms/step by run")
+    _add_format(parser, "plain")
+    args = parser.parse_args(argv)
+    if args.plot:
+        plot_target(args.plot)
+    history = collect(args.directory, args.suite, args.backend)
+    for reason in history.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(history_json(history), indent=2))
+    else:
+        print(render_table(HEADERS, [history_row(record) for _, record in history.runs], args.format))
+    if args.plot:
+        print(f"plot: {plot(history, args.plot)}", file=sys.stderr)
+    return 0

@@ -1,0 +1,97 @@
+"""The whole cycle through the CLI, on real (small) data, as a user runs it."""
+import json
+
+import pytest
+
+from conftest import SHORT_DIGITS, run_bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_default_suite_records_every_figure(digits_run):
+    record = digits_run["record"]
+    figures = record["figures"]
+    assert record["status"] == "success" and record["suite"] == "digits" and record["backend"] == "cpu"
+    assert figures["parameters"] == 5_610_154
+    train = figures["train"]
+    assert (train["epochs"], train["steps_per_epoch"], train["steps"]) == (2, 4, 8)
+    assert train["ms_per_step_median"] > 0 and train["images_per_s"] > 0 and train["compile_s"] is not None
+    assert figures["eval"]["images"] == 100 and 0 <= figures["eval"]["top1"] <= 1
+    assert set(figures["export"]) == {"MINDIR", "ONNX"}
+    assert all(entry["mb"] > 10 for entry in figures["export"].values())
+    for file_format in ("MINDIR", "ONNX"):
+        infer = figures["infer"][file_format]
+        assert infer["matches_eval"] is True and infer["images"] == 100
+        assert infer["correct_top1"] == figures["eval"]["correct_top1"]
+    assert figures["checkpoint"]["mb"] > figures["weights"]["mb"] > 10  # with optimizer state vs weights only
+    keys = [event["key"] for event in record["events"]]
+    assert keys[0] == "run_start" and keys[-2:] == ["run_stop", "status"]
+    assert keys.count("epoch_stop") == 2 and "eval_accuracy" in keys
+    env = record["environment"]
+    assert env["mindspore"] == "2.10.0" and env["cpu_cores"] and env["device_context"]["device_target"] == "CPU"
+    assert record["config"]["epochs"] == 2 and record["config"]["train_samples"] == 256
+
+
+def test_run_prints_the_zoo_table_and_report_renders_it_from_the_record(digits_run):
+    stdout = digits_run["result"].stdout
+    for row in ("Model Version", "Inception V1", "MindSpore Version", "Speed", "Parameters (M)", "Accuracy"):
+        assert row in stdout
+    report = run_bench("report", str(digits_run["path"]))
+    assert report.returncode == 0
+    table = lambda text: text[: text.index("status:")]
+    assert table(report.stdout) == table(stdout)
+
+
+def test_eval_export_infer_of_a_saved_checkpoint_reproduces_the_run(digits_run, tmp_path):
+    weights = digits_run["record"]["figures"]["weights"]["path"]
+    result = run_bench(*SHORT_DIGITS, "--phases", "eval,export,infer", "--checkpoint", weights,
+                       "--set", "export_formats=[ONNX]", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert "train" not in record["figures"]
+    assert record["figures"]["eval"]["correct_top1"] == digits_run["record"]["figures"]["eval"]["correct_top1"]
+    assert record["figures"]["infer"]["ONNX"]["matches_eval"] is True
+
+
+def test_infer_from_a_given_exported_model(digits_run, tmp_path):
+    onnx = digits_run["record"]["figures"]["export"]["ONNX"]["path"]
+    result = run_bench(*SHORT_DIGITS, "--phases", "infer", "--model", onnx, "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert record["figures"]["infer"]["ONNX"]["correct_top1"] == digits_run["record"]["figures"]["eval"]["correct_top1"]
+
+
+def test_cifar10_suite_runs_on_real_binary_files(cifar10_dir, tmp_path):
+    result = run_bench("--suite", "cifar10-full", "--data", str(cifar10_dir), "--set", "epochs=1",
+                       "--set", "train_samples=64", "--set", "eval_samples=70", "--set", "image_size=32",
+                       "--set", "batch_size=32", "--set", "export_formats=[MINDIR]", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert record["figures"]["train"]["steps"] == 2
+    assert record["figures"]["eval"]["images"] == 70  # the partial last batch is scored too
+    assert record["figures"]["infer"]["MINDIR"]["matches_eval"] is True
+    assert "CIFAR-10" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--suite", "cifar10-full"), "dataset cifar10 needs its files: pass --data DIR"),
+    (("--suite", "cifar10-full", "--data", "/nonexistent/cifar"), "/nonexistent/cifar not found"),
+    (("--data", "/tmp"), "digits"),
+    (("--set", "epoch=2"), "unknown key 'epoch' (did you mean epochs?)"),
+    (("--suite", "../suites/digits"), "unknown suite"),
+    (("--phases", "eval"), "needs --checkpoint"),
+    (("--phases", "train,fly"), "unknown phase 'fly'"),
+    (("--checkpoint", "/nonexistent.ckpt", "--phases", "eval"), "no such file"),
+    (("--phases", "infer", "--model", "/tmp/x.txt"), "no such file"),
+    (("--backend", "tpu"), "unknown backend 'tpu'"),
+    (("--set", "loss_scale=dynamic"), "loss_scale=dynamic is not supported here"),
+    (("--set", "export_formats=[AIR]"), "cannot export AIR"),
+    (("--ranks", "0",), "--ranks must be at least 1"),
+    (("--ranks", "2", "--rank-table", "/tmp/t.json"), "--rank-table is for backends"),
+])
+def test_user_mistakes_exit_2_with_one_line_and_leave_nothing(args, message, tmp_path):
+    result = run_bench(*args, "--results", str(tmp_path / "results"), timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").glob("*.json"))
