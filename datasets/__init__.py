@@ -94,11 +94,39 @@ def _reader(config: dict):
 
 def _survey(config: dict) -> Survey:
     survey = _reader(config).survey(config)
-    if survey.classes > config["num_classes"]:
+    subset = config.get("classes")
+    if subset:
+        _check_class_subset(config, survey, subset)
+    elif survey.classes > config["num_classes"]:
         raise BenchError(f"{survey.description} has {survey.classes} classes ({survey.class_evidence}) "
                          f"but num_classes is {config['num_classes']}: set num_classes to {survey.classes} "
                          f"(--set num_classes={survey.classes})")
     return survey
+
+
+def _check_class_subset(config: dict, survey: Survey, subset: list) -> None:
+    if "class_counts" not in survey.extra:
+        raise BenchError(f"classes (a subset of labels) is supported on the digits data set, not on "
+                         f"{config['dataset']}: remove the classes key")
+    unknown = [c for c in subset if not isinstance(c, int) or not 0 <= c < survey.classes]
+    if unknown or len(set(subset)) != len(subset):
+        raise BenchError(f"classes must be distinct labels in 0..{survey.classes - 1}, got {subset}")
+    if len(subset) > config["num_classes"]:
+        raise BenchError(f"classes lists {len(subset)} labels but num_classes is {config['num_classes']}: "
+                         f"set num_classes to {len(subset)}")
+    if config["train_samples"] or config["eval_samples"]:
+        raise BenchError("classes cannot be combined with train_samples/eval_samples: remove one of them")
+
+
+def _keep_classes(raw, subset: list[int]):
+    """Keep only the listed labels and renumber them 0..len(subset)-1, in the listed order."""
+    import numpy as np
+
+    lookup = np.full(max(subset) + 1, -1, dtype=np.int32)
+    lookup[subset] = np.arange(len(subset), dtype=np.int32)
+    kept = raw.filter(predicate=lambda label: bool(label < len(lookup) and lookup[label] >= 0),
+                      input_columns=["label"])
+    return kept.map(operations=lambda label: lookup[label], input_columns="label")
 
 
 def validate_data(config: dict) -> None:
@@ -121,7 +149,11 @@ def build_split(config: dict, split: str, *, rank: int = 0, world_size: int = 1,
     batch_size = config["batch_size"] if training else (config["eval_batch_size"] or config["batch_size"])
     drop_remainder = True if training else bool(config.get("eval_drop_remainder", False))
 
-    images = images_per_epoch(survey.images[split], num_samples, num_shards)
+    subset = config.get("classes")
+    if subset and num_shards > 1:
+        raise BenchError("classes (a subset of labels) runs on one rank: use --ranks 1")
+    total = sum(survey.extra["class_counts"][split].get(c, 0) for c in subset) if subset else survey.images[split]
+    images = images_per_epoch(total, num_samples, num_shards)
     steps = images // batch_size if drop_remainder else math.ceil(images / batch_size)
     if steps == 0:
         size_key = "batch_size" if training else "eval_batch_size"
@@ -136,6 +168,8 @@ def build_split(config: dict, split: str, *, rank: int = 0, world_size: int = 1,
     sampler = make_sampler(shuffle=training, num_samples=num_samples,
                            rank=rank if num_shards > 1 else 0, world_size=num_shards)
     raw = reader.open_split(survey, split, sampler, num_parallel_workers)
+    if subset:
+        raw = _keep_classes(raw, subset)
     dataset = finish_pipeline(raw, reader.image_ops(config, split), mean=reader.MEAN, std=reader.STD,
                               batch_size=batch_size, drop_remainder=drop_remainder,
                               num_parallel_workers=num_parallel_workers)

@@ -33,6 +33,8 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", dest="models", action="append", default=[],
                         help="an exported .mindir/.onnx file to infer from (repeatable)")
     parser.add_argument("--results", default="results", help="results directory; default results/")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its newest valid checkpoint")
+    parser.add_argument("--pretrained", metavar="CKPT", help="start training from these weights (weights only)")
     parser.add_argument("--ranks", type=int, default=1, help="data-parallel ranks (processes); default 1")
     parser.add_argument("--nodes", type=int, default=1, help="machines in a multi-machine run; default 1")
     parser.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nodes")
@@ -50,7 +52,8 @@ def _worker_argv(args) -> list[str]:
     argv = ["--suite", args.suite, "--backend", args.backend]
     for override in args.overrides:
         argv += ["--set", override]
-    for flag, value in (("--data", args.data), ("--phases", args.phases), ("--checkpoint", args.checkpoint)):
+    for flag, value in (("--data", args.data), ("--phases", args.phases), ("--checkpoint", args.checkpoint),
+                        ("--resume", args.resume), ("--pretrained", args.pretrained)):
         if value is not None:
             argv += [flag, value]
     for model in args.models:
@@ -86,13 +89,15 @@ def cmd_run(argv: list[str]) -> int:
     options = RunOptions(suite=args.suite, backend=args.backend, overrides=args.overrides, data=args.data,
                          phases=args.phases.split(",") if args.phases else None, checkpoint=args.checkpoint,
                          models=args.models, results_dir=Path(args.results), run_id=args.run_id, launch=launch,
-                         worker=args.worker, worker_argv=_worker_argv(args))
+                         worker=args.worker, worker_argv=_worker_argv(args), resume=args.resume,
+                         pretrained=args.pretrained)
     run = Run(options)
     try:
         record_path = run.execute()
     except KeyboardInterrupt:
         if hasattr(run, "record_path"):
-            print(f"aborted; record written to {run.record_path}", file=sys.stderr)
+            print(f"aborted; record written to {run.record_path}; continue with: "
+                  f"python bench.py --resume {run.run_dir}", file=sys.stderr)
         return 130
     except RunFailed:
         if hasattr(run, "record_path"):

@@ -38,6 +38,11 @@ def amp_settings(config: dict, auto_level: str, refuse_dynamic_loss_scale: str =
 
 
 @hookimpl(trylast=True)
+def bench_config_defaults():
+    return {}
+
+
+@hookimpl(trylast=True)
 def bench_supported_phases(config):
     from harness.runner import PHASES
 
@@ -68,17 +73,35 @@ def bench_launcher(config, launch):
     return MsrunLauncher()
 
 
-@hookimpl(trylast=True)
-def bench_distributed_init(config, rank):
+def start_data_parallel(rank, backend_name: str | None = None) -> None:
+    """init(backend_name) (None: MindSpore picks by device), check the group size, then data
+    parallel with averaged gradients, as the zoo trains on every device."""
     import mindspore as ms
     from mindspore.communication import get_group_size, init
 
-    init()
+    init(backend_name)
     if get_group_size() != rank.world_size:
         raise BenchError(f"the communication group has {get_group_size()} ranks, expected {rank.world_size}")
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True,
                                  device_num=rank.world_size)
+
+
+@hookimpl(trylast=True)
+def bench_distributed_init(config, rank):
+    start_data_parallel(rank)
     return os.environ.get("MS_COMM_BACKEND", "default (mindspore.communication.init)")
+
+
+def onnx_predictor(path, providers=("CPUExecutionProvider",)):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # MindSpore's ONNX export keeps the output's batch static even with dynamic_axes, so
+    # onnxruntime warns on every short last batch; the outputs are right (checked against eval).
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(str(path), options, providers=list(providers))
+    input_name = session.get_inputs()[0].name
+    return lambda images: session.run(None, {input_name: images})[0]
 
 
 EXTENSIONS = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
@@ -114,15 +137,7 @@ def bench_predictor(path, file_format, config):
         cell = nn.GraphCell(ms.load(str(path)))
         return lambda images: cell(ms.Tensor(images)).asnumpy()
     if file_format == "ONNX":
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        # MindSpore's ONNX export keeps the output's batch static even with dynamic_axes, so
-        # onnxruntime warns on every short last batch; the outputs are right (checked against eval).
-        options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        input_name = session.get_inputs()[0].name
-        return lambda images: session.run(None, {input_name: images})[0]
+        return onnx_predictor(path)
     return None
 
 

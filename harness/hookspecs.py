@@ -45,6 +45,12 @@ def bench_device_setup(config, rank):
 
 
 @hookspec(firstresult=True)
+def bench_config_defaults():
+    """Suite values this device needs unless the user sets them with --set,
+    e.g. ``{"eval_batch_size": 1}`` for a batch-1 inference device. Default: none."""
+
+
+@hookspec(firstresult=True)
 def bench_supported_phases(config):
     """The phases this backend can run (a subset of ``harness.runner.PHASES``);
     the default is all of them. An inference-only device returns fewer."""

@@ -114,6 +114,9 @@ class Backend:
     def device_setup(self, config: dict, rank: RankInfo) -> dict:
         return self._call("bench_device_setup", config=config, rank=rank) or {}
 
+    def config_defaults(self) -> dict:
+        return dict(self._call("bench_config_defaults") or {})
+
     def supported_phases(self, config: dict) -> list[str]:
         return list(self._call("bench_supported_phases", config=config))
 

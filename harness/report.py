@@ -95,6 +95,14 @@ def run_summary(record: dict) -> str:
             lines.append(f"infer {file_format}: skipped ({entry['skipped']})")
         else:
             agree = {True: "equals eval", False: "DIFFERS from eval", None: "no eval to compare"}[entry.get("matches_eval")]
+            latency = f"{entry['ms_per_batch']} ms/batch" if entry.get("ms_per_batch") else "one batch, not timed"
             lines.append(f"infer {file_format}: top-1 {_percent(entry['top1'])} over {entry['images']:,} images, "
-                         f"{entry['ms_per_batch']} ms/batch ({agree})")
+                         f"{latency} ({agree})")
+    transfer = figures.get("transfer")
+    if transfer:
+        lines.append(f"transfer: top-1 {_percent(transfer['top1_pretrained'])} from the pretrained backbone vs "
+                     f"{_percent(transfer['top1_scratch'])} from scratch, same {transfer['steps']} steps")
+    resumed = figures.get("resumed")
+    if resumed:
+        lines.append(f"resumed from epoch {resumed['from_epoch']} ({resumed['from_checkpoint']})")
     return "\n".join(lines)

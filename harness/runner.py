@@ -36,6 +36,8 @@ class RunOptions:
     results_dir: Path = Path("results")
     run_id: str | None = None
     launch: LaunchRequest = LaunchRequest(ranks=1)
+    resume: str | None = None  # a run directory to continue
+    pretrained: str | None = None  # weights to start training from
     # Set in the processes a launcher starts: they run one rank of a run the parent owns.
     worker: bool = False
     worker_argv: list[str] = field(default_factory=list)
@@ -69,13 +71,32 @@ class Run:
         self.options = options
         self.rank = rank_from_env() if options.worker else RankInfo()
         self.phases = parse_phases(",".join(options.phases) if options.phases else None)
-        self.config = load_suite(options.suite, options.overrides)
+        if options.resume:
+            self._continue(Path(options.resume))
+        self.backend: Backend = Backends().select(self.options.backend)
+        if not options.resume:
+            overridden = {text.partition("=")[0].strip() for text in options.overrides}
+            device_defaults = [f"{key}={value}" for key, value in self.backend.config_defaults().items()
+                               if key not in overridden]
+            self.config = load_suite(options.suite, device_defaults + list(options.overrides))
         if options.data is not None:
             self.config["data"] = options.data
-        self.backend: Backend = Backends().select(options.backend)
         self.figures: dict = {}
         self.net = None
         self.exports: dict[str, Path] = {}
+
+    def _continue(self, run_dir: Path) -> None:
+        """--resume: the run's own config and identity; the command line may only move its data."""
+        from harness.checkpoints import read_run_file
+
+        if self.options.overrides:
+            raise BenchError("--resume continues a run as it was configured: leave out --set")
+        saved = read_run_file(run_dir)
+        self.config = saved["config"]
+        self.options.backend = saved["options"]["backend"]
+        self.options.pretrained = None  # its weights are in the checkpoint now
+        self.options.run_id = run_dir.name
+        self.options.results_dir = run_dir.parent
 
     # -- before anything starts: every user mistake is found here ----------
     def preflight(self) -> None:
@@ -88,8 +109,11 @@ class Run:
         needs_net = any(p in self.phases for p in ("eval", "export"))
         if needs_net and "train" not in self.phases and not self.options.checkpoint:
             raise BenchError("--phases without train needs --checkpoint FILE to eval or export")
-        if self.options.checkpoint and not Path(self.options.checkpoint).is_file():
-            raise BenchError(f"--checkpoint {self.options.checkpoint}: no such file")
+        for flag, path in (("--checkpoint", self.options.checkpoint), ("--pretrained", self.options.pretrained)):
+            if path and not Path(path).is_file():
+                raise BenchError(f"{flag} {path}: no such file")
+        if self.config["compare_scratch"] and not self.options.pretrained:
+            raise BenchError("compare_scratch measures a pretrained start against a fresh one: pass --pretrained CKPT")
         if "infer" in self.phases and "export" not in self.phases and not self.options.models:
             raise BenchError("--phases infer without export needs --model FILE (an exported .mindir or .onnx)")
         for model in self.options.models:
@@ -133,7 +157,12 @@ class Run:
     def execute(self) -> Path:
         self.preflight()
         started = time.time()
-        self.run_dir.mkdir(parents=True, exist_ok=self.options.worker)
+        self.run_dir.mkdir(parents=True, exist_ok=self.options.worker or bool(self.options.resume))
+        if not self.options.worker and not self.options.resume:
+            from harness.checkpoints import save_run_file
+
+            save_run_file(self.run_dir, self.config, {"suite": self.options.suite, "backend": self.backend.name,
+                                                      "phases": self.phases, "pretrained": self.options.pretrained})
         self.record_path = self.options.results_dir / f"{self.run_id}.json"
         if self.options.worker:
             self.record_path = self.run_dir / RANK0_RECORD
@@ -275,22 +304,16 @@ class Run:
         self.figures["parameters"] = count_parameters(self.net)
         self.figures["amp_level"] = self.amp.level
         self.figures["loss_scale"] = self.amp.loss_scale
+        from harness.checkpoints import load_pretrained
+
         if self.options.checkpoint:
-            self._load_checkpoint(self.options.checkpoint)
+            self.figures["loaded_checkpoint"] = load_pretrained(self.net, self.options.checkpoint, replace_head=False)
+        if self.options.pretrained:
+            self.figures["pretrained"] = load_pretrained(self.net, self.options.pretrained, self.config["transfer"])
+        if self.config["freeze_backbone"]:
+            from harness.checkpoints import freeze_backbone
 
-    def _load_checkpoint(self, path: str) -> None:
-        import mindspore as ms
-
-        try:
-            params = ms.load_checkpoint(path, crc_check=True)
-        except (ValueError, RuntimeError) as exc:
-            raise BenchError(f"checkpoint {path} cannot be loaded ({str(exc).splitlines()[0]}): "
-                             "it is corrupt or not a MindSpore checkpoint") from None
-        not_loaded, _ = ms.load_param_into_net(self.net, params, strict_load=False)
-        missing = [name for name in not_loaded if not name.startswith(("moments.", "learning_rate", "global_step"))]
-        if missing:
-            raise BenchError(f"checkpoint {path} does not fit this network: no value for {missing[0]}")
-        self.figures["loaded_checkpoint"] = str(path)
+            self.figures["trainable_parameters"] = freeze_backbone(self.net)
 
     def phase_data(self) -> None:
         from datasets import build_split
@@ -310,58 +333,105 @@ class Run:
             "eval": self.eval_split.source if hasattr(self, "eval_split") else None,
         }
 
-    def phase_train(self) -> None:
-        import mindspore as ms
-        from mindspore.train import CheckpointConfig, Model, ModelCheckpoint
+    def _build_model(self, net, lrs):
+        from mindspore.train import Model
 
-        from harness.schedules import learning_rates
-        from harness.training import Progress, TrainTimer, build_loss, build_optimizer, timing_summary
+        from harness.training import build_loss, build_optimizer
 
-        config, split = self.config, self.train_split
-        lrs = learning_rates(config, split.steps)
-        optimizer = build_optimizer(config, self.net, lrs)
+        optimizer = build_optimizer(self.config, net, lrs)
         amp_kwargs = {}
         if self.amp.keep_batchnorm_fp32 is not None:
             amp_kwargs["keep_batchnorm_fp32"] = self.amp.keep_batchnorm_fp32
         if self.amp.loss_scale_manager is not None:
             amp_kwargs["loss_scale_manager"] = self.amp.loss_scale_manager
-        model = Model(self.net, loss_fn=build_loss(config), optimizer=optimizer,
-                      amp_level=self.amp.level, **amp_kwargs)
+        return Model(net, loss_fn=build_loss(self.config), optimizer=optimizer, amp_level=self.amp.level,
+                     **amp_kwargs), optimizer
+
+    def _resume_point(self, net, optimizer):
+        """Load the newest valid checkpoint into the network and optimizer; returns the epochs already done."""
+        import mindspore as ms
+
+        from harness.checkpoints import newest_valid_checkpoint
+
+        point = newest_valid_checkpoint(self.run_dir / "checkpoints")
+        for problem in point.skipped:
+            print(f"warning: {problem}; falling back to an older checkpoint", file=sys.stderr)
+        ms.load_param_into_net(net, point.params)
+        ms.load_param_into_net(optimizer, point.params)
+        self.figures["resumed"] = {"from_checkpoint": str(point.path), "from_epoch": point.epoch,
+                                   "corrupt_checkpoints_skipped": point.skipped}
+        self.events.log("resume", point.epoch, checkpoint=str(point.path), skipped=len(point.skipped))
+        print(f"resuming {self.run_id} from {point.path.name} (epoch {point.epoch})", file=sys.stderr)
+        return point.epoch
+
+    def _earlier_epochs(self, done_epochs: int) -> list:
+        """The per-epoch figures of the interrupted part of a resumed run, from its event log."""
+        import json
+
+        from harness.training import EpochFigures
+
+        by_epoch = {}
+        log = self.run_dir / "events.log"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            event = json.loads(line.removeprefix(":::MLLOG "))
+            if event["key"] == "epoch_stop" and event["value"] <= done_epochs:
+                meta = event["metadata"]
+                by_epoch[event["value"]] = EpochFigures(event["value"], self.train_split.steps,
+                                                        meta["ms_per_step"] * self.train_split.steps / 1000.0,
+                                                        meta["loss"], meta.get("lr"))
+        return [by_epoch[e] for e in sorted(by_epoch)]
+
+    def phase_train(self) -> None:
+        import mindspore as ms
+        from mindspore.train import CheckpointConfig, ModelCheckpoint
+
+        from harness.schedules import learning_rates
+        from harness.training import Progress, TrainTimer, timing_summary
+
+        config, split = self.config, self.train_split
+        lrs = learning_rates(config, split.steps)
+        model, optimizer = self._build_model(self.net, lrs)
+        done_epochs = self._resume_point(self.net, optimizer) if self.options.resume else 0
 
         progress = Progress(config["epochs"]) if self.rank.is_main else (lambda figures: None)
 
         def on_epoch(figures):
-            self.events.log("epoch_stop", figures.epoch, loss=figures.loss, ms_per_step=round(figures.ms_per_step, 2))
+            self.events.log("epoch_stop", figures.epoch, loss=figures.loss, lr=figures.lr,
+                            ms_per_step=round(figures.ms_per_step, 2))
             progress(figures)
 
-        timer = TrainTimer(split.steps, on_epoch)
+        timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs)
         callbacks = [timer]
         if self.rank.is_main:
             checkpoint_config = CheckpointConfig(save_checkpoint_steps=config["ckpt_every_epochs"] * split.steps,
-                                                 keep_checkpoint_max=config["ckpt_keep"], crc_check=True)
+                                                 keep_checkpoint_max=config["ckpt_keep"], crc_check=True,
+                                                 append_info=["epoch_num", "step_num"], exception_save=True)
             callbacks.append(ModelCheckpoint(prefix=f"train_googlenet_{config['dataset']}",
                                              directory=str(self.run_dir / "checkpoints"), config=checkpoint_config))
-        self.events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"])
+        self.events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs)
         start = time.perf_counter()
-        model.train(config["epochs"], split.dataset, callbacks=callbacks,
-                    dataset_sink_mode=self.dataset_options.sink_mode)
+        if done_epochs < config["epochs"]:
+            model.train(config["epochs"], split.dataset, callbacks=callbacks,
+                        dataset_sink_mode=self.dataset_options.sink_mode, initial_epoch=done_epochs)
         train_s = time.perf_counter() - start
+        epochs = (self._earlier_epochs(done_epochs) if done_epochs else []) + timer.epochs
+        # Timing comes from this process's epochs only: a resumed run compiles again.
         summary = timing_summary(timer.epochs)
         global_batch = split.batch_size * self.rank.world_size
         median = summary.get("ms_per_step_median")
         self.figures["train"] = {
-            "epochs": len(timer.epochs),
+            "epochs": len(epochs),
             "steps_per_epoch": split.steps,
-            "steps": len(timer.epochs) * split.steps,
+            "steps": len(epochs) * split.steps,
+            "optimizer_steps": int(optimizer.global_step.asnumpy()[0]),
             "batch_size": split.batch_size,
             "global_batch": global_batch,
             "ranks": self.rank.world_size,
             "images_per_epoch": split.images,
-            "lr_first": float(lrs[0]),
-            "lr_last": float(lrs[len(timer.epochs) * split.steps - 1]) if timer.epochs else None,
-            "final_loss": timer.epochs[-1].loss if timer.epochs else None,
-            "loss_per_epoch": [round(e.loss, 6) for e in timer.epochs],
-            "ms_per_step_per_epoch": [round(e.ms_per_step, 2) for e in timer.epochs],
+            "final_loss": epochs[-1].loss if epochs else None,
+            "loss_per_epoch": [round(e.loss, 6) for e in epochs],
+            "lr_per_epoch": [e.lr for e in epochs],
+            "ms_per_step_per_epoch": [round(e.ms_per_step, 2) for e in epochs],
             **summary,
             "images_per_s": round(global_batch * 1000.0 / median, 1) if median else None,
             "train_s": round(train_s, 2),
@@ -375,6 +445,7 @@ class Run:
                             f"{timer.diverged_at_step}; lower lr_init (--set lr_init=...)")
         if self.rank.is_main:
             weights = self.run_dir / "googlenet.ckpt"
+            weights.unlink(missing_ok=True)
             ms.save_checkpoint(self.net, str(weights), crc_check=True)
             self.figures["weights"] = {"path": str(weights), "mb": mb(weights)}
             saved = sorted((self.run_dir / "checkpoints").glob("*.ckpt"), key=os.path.getmtime)
@@ -393,6 +464,32 @@ class Run:
                                 "correct_top1": result.correct_top1, "ms_per_batch": result.ms_per_batch,
                                 "batch_size": self.eval_split.batch_size}
         self.events.log("eval_accuracy", result.top1, images=result.images)
+        if self.config["compare_scratch"]:
+            self._compare_with_scratch(result.top1)
+
+    def _compare_with_scratch(self, pretrained_top1: float) -> None:
+        """Train a fresh network for the same steps, so a pretrained start's benefit is measured, not claimed."""
+        import mindspore as ms
+
+        from datasets import build_split
+        from harness.schedules import learning_rates
+        from harness.training import score
+        from model import GoogleNet
+
+        print("training the same suite from scratch for comparison", file=sys.stderr)
+        ms.set_seed(self.config["seed"])
+        net = GoogleNet(self.config["num_classes"])
+        split = build_split(self.config, "train", num_parallel_workers=self.dataset_options.num_parallel_workers)
+        model, _ = self._build_model(net, learning_rates(self.config, split.steps))
+        model.train(self.config["epochs"], split.dataset, dataset_sink_mode=self.dataset_options.sink_mode)
+        net.set_train(False)
+        scratch = score(lambda images: net(ms.Tensor(images)).asnumpy(), self.eval_split.dataset,
+                        self.config["num_classes"])
+        self.figures["transfer"] = {"pretrained": self.options.pretrained, "steps": split.steps * self.config["epochs"],
+                                    "top1_pretrained": pretrained_top1, "top1_scratch": scratch.top1,
+                                    "top1_gain": round(pretrained_top1 - scratch.top1, 6),
+                                    "freeze_backbone": self.config["freeze_backbone"]}
+        self.events.log("scratch_accuracy", scratch.top1)
 
     def phase_export(self) -> None:
         import mindspore as ms

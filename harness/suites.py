@@ -76,6 +76,11 @@ SCHEMA: dict[str, Field] = {
     "export_formats": _field((str, list), "auto"),
     "export_batch_size": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0 or null"),
     "eval_drop_remainder": _field(bool, False),
+    "classes": _field((list, NONE), None),
+    "transfer": _field(bool, False),
+    "freeze_backbone": _field(bool, False),
+    "compare_scratch": _field(bool, False),
+    "graph_kernel": _field(bool, False),
     "min_top1": _field((NUMBER, NONE), None, lambda v: v is None or 0 <= v <= 1, "in [0, 1]"),
 }
 

@@ -60,6 +60,7 @@ class EpochFigures:
     steps: int
     seconds: float
     loss: float
+    lr: float | None = None  # learning rate of the epoch's last step, from the optimizer's own step count
 
     @property
     def ms_per_step(self) -> float:
@@ -73,6 +74,7 @@ class TrainTimer(Callback):
 
     steps_per_epoch: int
     on_epoch: Callable[[EpochFigures], None] = lambda figures: None
+    learning_rates: np.ndarray | None = None
     epochs: list[EpochFigures] = field(default_factory=list)
     diverged_at_step: int | None = None
 
@@ -87,7 +89,11 @@ class TrainTimer(Callback):
         seconds = time.perf_counter() - self._start
         params = run_context.original_args()
         loss = _as_float(params.net_outputs)
-        figures = EpochFigures(params.cur_epoch_num, self.steps_per_epoch, seconds, loss)
+        lr = None
+        if self.learning_rates is not None and params.optimizer is not None:
+            step = int(params.optimizer.global_step.asnumpy()[0])
+            lr = round(float(self.learning_rates[min(step, len(self.learning_rates)) - 1]), 8)
+        figures = EpochFigures(params.cur_epoch_num, self.steps_per_epoch, seconds, loss, lr)
         self.epochs.append(figures)
         self.on_epoch(figures)
         if not math.isfinite(loss):

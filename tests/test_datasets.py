@@ -245,7 +245,7 @@ def partial_folders(cache):
 
 def test_convert_digits_writes_the_stratified_1437_360_split_once(tmp_path):
     folder = digits.convert_digits(tmp_path)
-    assert folder == tmp_path / "digits-v1"
+    assert folder == tmp_path / digits.FOLDER
     assert record_count(folder / "train.mindrecord") == 1437
     assert record_count(folder / "test.mindrecord") == 360
     stamps = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
@@ -260,11 +260,11 @@ def test_convert_digits_that_loses_the_race_uses_the_winners_folder(tmp_path, mo
 
     def write_then_lose(staging):
         write_records(staging)
-        shutil.copytree(staging, tmp_path / "digits-v1")  # another rank renames first
+        shutil.copytree(staging, tmp_path / digits.FOLDER)  # another rank renames first
 
     monkeypatch.setattr(digits, "_write_records", write_then_lose)
     folder = digits.convert_digits(tmp_path)
-    assert folder == tmp_path / "digits-v1" and record_count(folder / "test.mindrecord") == 360
+    assert folder == tmp_path / digits.FOLDER and record_count(folder / "test.mindrecord") == 360
     assert partial_folders(tmp_path) == []
 
 
@@ -288,7 +288,7 @@ def test_two_processes_converting_at_once_both_end_with_one_valid_cache(tmp_path
               for me, other in (("ready-a", "ready-b"), ("ready-b", "ready-a"))]
     results = [racer.communicate(timeout=120) for racer in racers]
     assert [racer.returncode for racer in racers] == [0, 0], [err[-2000:] for _, err in results]
-    folder = tmp_path / "digits-v1"
+    folder = tmp_path / digits.FOLDER
     assert [out.strip() for out, _ in results] == [str(folder)] * 2
     assert partial_folders(tmp_path) == []
     assert record_count(folder / "train.mindrecord") == 1437 and record_count(folder / "test.mindrecord") == 360

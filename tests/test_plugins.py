@@ -75,4 +75,4 @@ def test_suites_command_lists_one_line_per_suite():
     result = bench("suites")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == sorted(p.stem for p in (ROOT / "suites").glob("*.yaml"))
+    assert names == [p.stem for p in sorted((ROOT / "suites").glob("*.yaml"))]

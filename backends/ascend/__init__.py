@@ -2,11 +2,16 @@
 
 As the zoo does on Ascend: AMP O2, the suite's loss scale (none for CIFAR-10,
 fixed 1024 for ImageNet), exports MINDIR, AIR and ONNX.
+
+N ranks start either with msrun (the harness's default launcher) or, with
+--rank-table FILE, the zoo's way: one process per device of this server, each
+given RANK_TABLE_FILE, RANK_ID, DEVICE_ID and RANK_SIZE (see rank_table.py).
 """
 from __future__ import annotations
 
 import os
 
+from harness import defaults
 from harness.defaults import amp_settings
 from harness.devices import device_nodes_missing, join_missing, library_missing, mindspore_plugin
 from harness.errors import BenchError
@@ -14,6 +19,7 @@ from harness.hookspecs import hookimpl
 from harness.plugins import Availability
 
 CANN_FIX = "install the CANN toolkit matching MindSpore 2.10 and source its set_env.sh"
+COMMUNICATION = "hccl"
 
 
 def plugin_problem() -> str | None:
@@ -25,6 +31,11 @@ def plugin_problem() -> str | None:
 
 def device_problem() -> str | None:
     return device_nodes_missing("/dev/davinci[0-9]*", "Ascend NPU device")
+
+
+def device_id_of(rank) -> int:
+    # The zoo's rank-table launch pins each process to DEVICE_ID; msrun ranks use their local rank.
+    return int(os.environ.get("DEVICE_ID", rank.local_rank))
 
 
 @hookimpl
@@ -45,11 +56,29 @@ def bench_device_setup(config, rank):
     problem = device_problem()
     if problem:
         raise BenchError(f"Ascend rank {rank.rank}: {problem}")
-    # The zoo's rank-table launch pins each process to DEVICE_ID; msrun ranks use their local rank.
-    device_id = int(os.environ.get("DEVICE_ID", rank.local_rank))
+    device_id = device_id_of(rank)
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("Ascend", device_id)
-    return {"mode": "GRAPH", "device_target": "Ascend", "device_id": device_id}
+    applied = {"mode": "GRAPH", "device_target": "Ascend", "device_id": device_id}
+    if os.environ.get("RANK_TABLE_FILE"):
+        applied["rank_table"] = os.environ["RANK_TABLE_FILE"]
+    return applied
+
+
+@hookimpl
+def bench_launcher(config, launch):
+    # Without --rank-table this answers nothing, so the default (msrun) starts the ranks.
+    if not launch.rank_table:
+        return None
+    from backends.ascend.rank_table import RankTableLauncher
+
+    return RankTableLauncher()
+
+
+@hookimpl
+def bench_distributed_init(config, rank):
+    defaults.start_data_parallel(rank, backend_name=COMMUNICATION)
+    return COMMUNICATION
 
 
 @hookimpl

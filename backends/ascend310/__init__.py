@@ -2,17 +2,23 @@
 
 MindSpore Lite is not on PyPI: its wheel comes from the MindSpore download
 page, matched to the CANN version on the machine.
+
+In a harness run (--phases infer --backend ascend310 --model FILE.mindir) the
+infer phase gets a `LiteModel` from bench_predictor and scores it over the
+evaluation split like any backend. The zoo's own file-based flow (each image
+pre-processed to a .bin file, results written per image, then post-processed)
+is `flow.run`; preprocess.py and postprocess.py document its files. The model
+takes batch size 1, as the zoo's 310 flow requires.
 """
 from __future__ import annotations
 
 import importlib.util
 
+from backends.ascend310.lite import LITE_FIX, LiteModel, device_id
 from harness.devices import device_nodes_missing, join_missing
+from harness.errors import BenchError
 from harness.hookspecs import hookimpl
 from harness.plugins import Availability
-
-LITE_FIX = ("MindSpore Lite is not installed and is not on PyPI: download the mindspore_lite wheel "
-            "for your CANN version from the MindSpore site and pip install it")
 
 
 def lite_problem() -> str | None:
@@ -35,10 +41,35 @@ def bench_available():
 
 
 @hookimpl
+def bench_config_defaults():
+    # The zoo's 310 flow infers one image at a time from a batch-1 export.
+    return {"eval_batch_size": 1, "export_batch_size": 1}
+
+
+@hookimpl
 def bench_supported_phases(config):
     return ["setup", "data", "infer", "record"]
 
 
 @hookimpl
 def bench_device_setup(config, rank):
-    return {"device_target": "Ascend310", "runtime": "MindSpore Lite"}
+    return {"device_target": "Ascend310", "runtime": "MindSpore Lite", "device_id": device_id(),
+            "model_batch_size": 1}
+
+
+@hookimpl
+def bench_predictor(path, file_format, config):
+    if file_format != "MINDIR":
+        raise BenchError(f"the ascend310 backend infers from MINDIR only, not {file_format}: "
+                         "pass --model FILE.mindir")
+    return LiteModel(path, device_id())
+
+
+@hookimpl
+def bench_record_metadata(config):
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return {"mindspore_lite": version("mindspore_lite")}
+    except PackageNotFoundError:
+        return {"mindspore_lite": None}

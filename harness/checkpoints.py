@@ -1,0 +1,108 @@
+"""Checkpoints: saved and loaded with MindSpore's CRC check, found again for --resume,
+and loaded as weights only for --pretrained (optionally with a new classifier head)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import BenchError
+
+RUN_FILE = "run.json"  # what a run needs to be continued: its resolved config and options
+HEAD_PREFIX = "classifier."
+# Names a training checkpoint holds besides the network's own parameters.
+TRAINING_STATE = ("moments.", "global_step", "learning_rate", "momentum", "epoch_num", "step_num",
+                  "scale_sense", "current_iterator_step", "last_overflow_iterator_step")
+CHECKPOINT_NAME = re.compile(r"-(\d+)_(\d+)\.ckpt$")
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_verified(path: Path) -> dict:
+    """Parameters of a checkpoint, checked against its CRC (MindSpore otherwise loads flipped bytes silently)."""
+    import mindspore as ms
+
+    try:
+        return ms.load_checkpoint(str(path), crc_check=True)
+    except (ValueError, RuntimeError, OSError, TypeError) as exc:
+        raise BenchError(f"checkpoint {path} is corrupt or unreadable ({first_line(exc)})") from None
+
+
+def save_run_file(run_dir: Path, config: dict, options: dict) -> None:
+    from harness.record import write_json_atomic
+
+    write_json_atomic(run_dir / RUN_FILE, {"config": config, "options": options})
+
+
+def read_run_file(run_dir: Path) -> dict:
+    path = Path(run_dir) / RUN_FILE
+    if not Path(run_dir).is_dir():
+        raise BenchError(f"--resume {run_dir}: no such run directory (give results/<run>/)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"--resume {run_dir}: no {RUN_FILE} there, so it is not a run directory of this harness") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BenchError(f"--resume {run_dir}: {RUN_FILE} is unreadable ({first_line(exc)})") from None
+
+
+def _epoch_and_step(path: Path) -> tuple[int, int]:
+    match = CHECKPOINT_NAME.search(path.name)
+    return (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
+
+
+@dataclass
+class ResumePoint:
+    path: Path
+    params: dict
+    epoch: int
+    skipped: list[str] = field(default_factory=list)  # newer checkpoints that failed their check
+
+
+def newest_valid_checkpoint(checkpoint_dir: Path) -> ResumePoint:
+    """The newest checkpoint that passes its CRC check; the corrupt ones it passed over are named."""
+    candidates = sorted(Path(checkpoint_dir).glob("*.ckpt"), key=_epoch_and_step, reverse=True)
+    skipped = []
+    for path in candidates:
+        try:
+            params = load_verified(path)
+        except BenchError as exc:
+            skipped.append(str(exc))
+            continue
+        epoch = int(params["epoch_num"].asnumpy()) if "epoch_num" in params else _epoch_and_step(path)[0]
+        return ResumePoint(path=path, params=params, epoch=epoch, skipped=skipped)
+    problem = f" ({len(skipped)} corrupt)" if skipped else ""
+    raise BenchError(f"no valid checkpoint in {checkpoint_dir}{problem}: nothing to resume from; start a new run")
+
+
+def load_pretrained(net, path: str | Path, replace_head: bool) -> dict:
+    """Weights only (no optimizer state). With replace_head the classifier keeps its fresh
+    initialisation, so the checkpoint may come from a net with another number of classes."""
+    import mindspore as ms
+
+    params = {name: value for name, value in load_verified(Path(path)).items() if not name.startswith(TRAINING_STATE)}
+    if replace_head:
+        params = {name: value for name, value in params.items() if not name.startswith(HEAD_PREFIX)}
+    for name, param in net.parameters_and_names():
+        if replace_head and name.startswith(HEAD_PREFIX):
+            continue
+        if name not in params:
+            raise BenchError(f"checkpoint {path} does not fit this network: it has no {name}")
+        if tuple(params[name].shape) != tuple(param.shape):
+            fix = "" if replace_head else " (to fine-tune to another number of classes, --set transfer=true)"
+            raise BenchError(f"checkpoint {path} does not fit this network: {name} is {tuple(params[name].shape)} "
+                             f"there but {tuple(param.shape)} here{fix}")
+    ms.load_param_into_net(net, params, strict_load=True)
+    return {"path": str(path), "parameters_loaded": len(params), "head_replaced": replace_head}
+
+
+def freeze_backbone(net) -> int:
+    """Train the classifier only; returns how many parameters stay trainable."""
+    for param in net.trainable_params():
+        if not param.name.startswith(HEAD_PREFIX):
+            param.requires_grad = False
+    return sum(p.size for p in net.trainable_params())
