@@ -55,6 +55,11 @@ def _epoch_and_step(path: Path) -> tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
 
 
+def epoch_of(path: Path) -> int:
+    """The epoch in a ModelCheckpoint file name (prefix-<epoch>_<step>.ckpt)."""
+    return _epoch_and_step(path)[0]
+
+
 @dataclass
 class ResumePoint:
     path: Path

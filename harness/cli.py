@@ -180,3 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"run failed: {exc}", file=sys.stderr)
         return exc.exit_code
+
+
+def run_cli() -> int:
+    """The installed `googlenet-bench` command: bench.py's entry point."""
+    from harness.interrupts import install_deferred_interrupts
+
+    install_deferred_interrupts()
+    return main()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import BenchError, RunFailed
+from harness.interrupts import unblock_in_child
 from harness.plugins import RankInfo
 
 POLL_SECONDS = 0.5
@@ -131,7 +132,7 @@ def supervise(processes: list[ProcessSpec], status_dir: Path, timeout_s: float |
         spec.log.parent.mkdir(parents=True, exist_ok=True)
         with open(spec.log, "ab") as log:
             proc = subprocess.Popen(spec.argv, env={**os.environ, **spec.env}, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=unblock_in_child)
         running.append((spec, proc))
     started = time.monotonic()
     try:

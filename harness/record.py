@@ -6,6 +6,7 @@ rendered from records, never from live state.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -14,20 +15,32 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BenchError
+from harness.errors import BenchError, RunFailed
 
 SCHEMA_VERSION = 1
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def strict_json(value: Any) -> Any:
+    """Non-finite floats (a diverged loss) as the strings "nan"/"inf"/"-inf": JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value
+
+
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write JSON so that `path` is either absent, the old file, or the whole new file."""
+    data = strict_json(data)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=False, default=str)
+            json.dump(data, handle, indent=2, sort_keys=False, default=str, allow_nan=False)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -36,6 +49,32 @@ def write_json_atomic(path: Path, data: Any) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def fallback_record_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "googlenet-bench-records"
+
+
+def write_record(path: Path, record: dict) -> Path:
+    """Write a record where asked, or, if that fails (disk full, permissions), to the fallback
+    directory; the returned path says where it went. Never a half-written file in either place."""
+    try:
+        return write_json_atomic(path, record)
+    except OSError as exc:
+        fallback = fallback_record_dir() / Path(path).name
+        try:
+            write_json_atomic(fallback, record)
+        except OSError:
+            raise BenchError(f"the record could not be written to {path} ({exc.strerror}) nor to {fallback}: "
+                             "free disk space and rerun") from None
+        raise RecordMoved(f"the record could not be written to {path} ({exc.strerror}); it was written to "
+                          f"{fallback} instead", fallback) from None
+
+
+class RecordMoved(RunFailed):
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
 
 
 def cpu_model() -> str:
@@ -89,7 +128,7 @@ class EventLog:
         self.events.append(event)
         if self._stream is not None:
             with open(self._stream, "a", encoding="utf-8") as handle:
-                handle.write(":::MLLOG " + json.dumps(event, default=str) + "\n")
+                handle.write(":::MLLOG " + json.dumps(strict_json(event), default=str) + "\n")
 
 
 def read_record(path: str | Path) -> dict:
@@ -108,6 +147,10 @@ def read_record(path: str | Path) -> dict:
     except json.JSONDecodeError as exc:
         raise BenchError(f"results record {path} is not valid JSON (line {exc.lineno}): "
                          "it is truncated or not a record; rerun the suite") from None
+    except (ValueError, RecursionError) as exc:  # an int of over 4,300 digits; nesting deeper than ~1,000
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
+        raise BenchError(f"results record {path} is not a record bench.py writes ({problem}): "
+                         "rerun the suite") from None
     if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
         raise BenchError(f"{path} is not a googlenet-bench results record (no 'schema'/'figures')")
     if not isinstance(record["schema"], int) or record["schema"] > SCHEMA_VERSION:

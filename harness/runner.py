@@ -12,7 +12,7 @@ from pathlib import Path
 from harness.errors import BenchError, RunFailed
 from harness.launch import LaunchRequest, rank_from_env, supervise
 from harness.plugins import Backend, Backends, RankInfo
-from harness.record import SCHEMA_VERSION, EventLog, environment, write_json_atomic
+from harness.record import SCHEMA_VERSION, EventLog, environment, write_json_atomic, write_record
 from harness.suites import load_suite
 
 PHASES = ("setup", "data", "train", "eval", "export", "infer", "record")
@@ -135,12 +135,28 @@ class Run:
         except OSError as exc:
             raise BenchError(f"results directory {results} is not writable ({exc.strerror}): "
                              "pass --results DIR") from None
+        self._check_free_space(results)
         self.run_id = self.options.run_id or (
             f"{self.config['name']}-{self.backend.name}-"
             f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
         self.run_dir = results / self.run_id
         if self.options.launch.ranks > 1 and not self.options.worker:
             self.plan_launch()
+
+    def _check_free_space(self, results: Path) -> None:
+        """Refuse now, not after hours of training, when the results disk cannot hold what the run writes."""
+        import shutil
+
+        from model import count_parameters_of
+
+        weights_mb = count_parameters_of(self.config["num_classes"]) * 4 / MB
+        # Training checkpoints hold weights and momentum; plus final weights and the exports.
+        needed_mb = weights_mb * (2 * self.config["ckpt_keep"] + 1 + len(self.formats)) if "train" in self.phases \
+            else weights_mb * len(self.formats)
+        free_mb = shutil.disk_usage(results).free / MB
+        if free_mb < needed_mb:
+            raise BenchError(f"results directory {results} has {free_mb:.0f} MB free but this run writes about "
+                             f"{needed_mb:.0f} MB: free some space or pass --results DIR")
 
     def _export_formats(self) -> list[str]:
         supported = self.backend.export_formats(self.config)
@@ -286,7 +302,7 @@ class Run:
             "figures": self.figures,
             "events": self.events.events,
         }
-        write_json_atomic(self.record_path, record)
+        write_record(self.record_path, record)
 
     # -- phases ---------------------------------------------------------------
     def phase_setup(self) -> None:
@@ -378,7 +394,7 @@ class Run:
                 meta = event["metadata"]
                 by_epoch[event["value"]] = EpochFigures(event["value"], self.train_split.steps,
                                                         meta["ms_per_step"] * self.train_split.steps / 1000.0,
-                                                        meta["loss"], meta.get("lr"))
+                                                        float(meta["loss"]), meta.get("lr"))
         return [by_epoch[e] for e in sorted(by_epoch)]
 
     def phase_train(self) -> None:
@@ -386,7 +402,8 @@ class Run:
         from mindspore.train import CheckpointConfig, ModelCheckpoint
 
         from harness.schedules import learning_rates
-        from harness.training import Progress, TrainTimer, timing_summary
+        from harness import interrupts
+        from harness.training import Progress, StopOnInterrupt, TrainTimer
 
         config, split = self.config, self.train_split
         lrs = learning_rates(config, split.steps)
@@ -401,19 +418,42 @@ class Run:
             progress(figures)
 
         timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs)
+        prefix, checkpoint_dir = f"train_googlenet_{config['dataset']}", self.run_dir / "checkpoints"
         callbacks = [timer]
         if self.rank.is_main:
             checkpoint_config = CheckpointConfig(save_checkpoint_steps=config["ckpt_every_epochs"] * split.steps,
                                                  keep_checkpoint_max=config["ckpt_keep"], crc_check=True,
-                                                 append_info=["epoch_num", "step_num"], exception_save=True)
-            callbacks.append(ModelCheckpoint(prefix=f"train_googlenet_{config['dataset']}",
-                                             directory=str(self.run_dir / "checkpoints"), config=checkpoint_config))
+                                                 append_info=["epoch_num", "step_num"])
+            callbacks.append(ModelCheckpoint(prefix=prefix, directory=str(checkpoint_dir), config=checkpoint_config))
+        callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=self.rank.is_main))
         self.events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs)
         start = time.perf_counter()
-        if done_epochs < config["epochs"]:
-            model.train(config["epochs"], split.dataset, callbacks=callbacks,
-                        dataset_sink_mode=self.dataset_options.sink_mode, initial_epoch=done_epochs)
-        train_s = time.perf_counter() - start
+        try:
+            if done_epochs < config["epochs"]:
+                with interrupts.deferred():
+                    model.train(config["epochs"], split.dataset, callbacks=callbacks,
+                                dataset_sink_mode=self.dataset_options.sink_mode, initial_epoch=done_epochs)
+        finally:
+            self._train_figures(timer, optimizer, split, done_epochs, time.perf_counter() - start)
+        self.parameters_digest = _parameters_digest(self.net)
+        if timer.diverged_at_step is not None:
+            self.figures["status_override"] = "diverged"
+            self.figures["train"]["diverged_at_step"] = timer.diverged_at_step
+            self.figures["train"]["last_good_checkpoint"] = self._drop_checkpoints_from(timer.epochs[-1].epoch)
+            raise RunFailed(f"training diverged: the loss became {timer.epochs[-1].loss} by step "
+                            f"{timer.diverged_at_step}; lower lr_init (--set lr_init=...)")
+        if self.rank.is_main:
+            weights = self.run_dir / "googlenet.ckpt"
+            weights.unlink(missing_ok=True)
+            ms.save_checkpoint(self.net, str(weights), crc_check=True)
+            self.figures["weights"] = {"path": str(weights), "mb": mb(weights)}
+            saved = sorted((self.run_dir / "checkpoints").glob("*.ckpt"), key=os.path.getmtime)
+            if saved:
+                self.figures["checkpoint"] = {"path": str(saved[-1]), "mb": mb(saved[-1]), "kept": len(saved)}
+
+    def _train_figures(self, timer, optimizer, split, done_epochs: int, train_s: float) -> None:
+        from harness.training import timing_summary
+
         epochs = (self._earlier_epochs(done_epochs) if done_epochs else []) + timer.epochs
         # Timing comes from this process's epochs only: a resumed run compiles again.
         summary = timing_summary(timer.epochs)
@@ -437,20 +477,18 @@ class Run:
             "train_s": round(train_s, 2),
             "sink_mode": self.dataset_options.sink_mode,
         }
-        self.parameters_digest = _parameters_digest(self.net)
-        if timer.diverged_at_step is not None:
-            self.figures["status_override"] = "diverged"
-            self.figures["train"]["diverged_at_step"] = timer.diverged_at_step
-            raise RunFailed(f"training diverged: the loss became {timer.epochs[-1].loss} by step "
-                            f"{timer.diverged_at_step}; lower lr_init (--set lr_init=...)")
-        if self.rank.is_main:
-            weights = self.run_dir / "googlenet.ckpt"
-            weights.unlink(missing_ok=True)
-            ms.save_checkpoint(self.net, str(weights), crc_check=True)
-            self.figures["weights"] = {"path": str(weights), "mb": mb(weights)}
-            saved = sorted((self.run_dir / "checkpoints").glob("*.ckpt"), key=os.path.getmtime)
-            if saved:
-                self.figures["checkpoint"] = {"path": str(saved[-1]), "mb": mb(saved[-1]), "kept": len(saved)}
+
+    def _drop_checkpoints_from(self, epoch: int) -> str | None:
+        """Delete checkpoints saved at or after `epoch` (their weights are not finite); the newest left is named."""
+        from harness.checkpoints import epoch_of
+
+        kept = []
+        for path in (self.run_dir / "checkpoints").glob("*.ckpt"):
+            if epoch_of(path) >= epoch:
+                path.unlink()
+            else:
+                kept.append(path)
+        return str(max(kept, key=epoch_of)) if kept else None
 
     def phase_eval(self) -> None:
         import mindspore as ms

@@ -101,6 +101,27 @@ class TrainTimer(Callback):
             run_context.request_stop()
 
 
+class StopOnInterrupt(Callback):
+    """At an epoch end after Ctrl-C: save a resumable checkpoint (unless one was just saved), then stop."""
+
+    def __init__(self, checkpoint_dir, prefix: str, steps_per_epoch: int, save: bool):
+        super().__init__()
+        self.checkpoint_dir, self.prefix, self.steps_per_epoch, self.save = checkpoint_dir, prefix, steps_per_epoch, save
+
+    def on_train_epoch_end(self, run_context):
+        from harness import interrupts
+
+        if not interrupts.pending():
+            return
+        params = run_context.original_args()
+        path = self.checkpoint_dir / f"{self.prefix}-{params.cur_epoch_num}_{self.steps_per_epoch}.ckpt"
+        if self.save and not path.exists():
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            ms.save_checkpoint(params.train_network, str(path), crc_check=True,
+                               append_dict={"epoch_num": params.cur_epoch_num, "step_num": params.cur_step_num})
+        raise KeyboardInterrupt
+
+
 def _as_float(outputs) -> float:
     if isinstance(outputs, (tuple, list)):
         outputs = outputs[0]

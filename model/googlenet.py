@@ -98,3 +98,15 @@ class GoogleNet(nn.Cell):
 
 def count_parameters(net: nn.Cell) -> int:
     return sum(p.size for p in net.trainable_params())
+
+
+def count_parameters_of(num_classes: int) -> int:
+    """The trainable parameter count without building the network (for planning disk space)."""
+    table = [entry for entry in STAGES if isinstance(entry, InceptionSpec)]
+    conv = lambda cin, cout, k: cin * cout * k * k + 2 * cout  # conv weight + BN gamma/beta
+    total = conv(3, 64, 7) + conv(64, 64, 1) + conv(64, 192, 3)
+    for b in table:
+        total += (conv(b.in_channels, b.n1x1, 1) + conv(b.in_channels, b.n3x3_reduce, 1) + conv(b.n3x3_reduce, b.n3x3, 3)
+                  + conv(b.in_channels, b.n5x5_reduce, 1) + conv(b.n5x5_reduce, b.n5x5, 3)
+                  + conv(b.in_channels, b.pool_proj, 1))
+    return total + FEATURES * num_classes + num_classes

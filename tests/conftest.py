@@ -99,3 +99,26 @@ def digits_run(tmp_path_factory):
     records = sorted(results.glob("*.json"))
     assert len(records) == 1
     return {"result": result, "path": records[0], "record": json.loads(records[0].read_text()), "results": results}
+
+
+# -- the reliability summary the README quotes: counted by the test run, not by hand ----------------
+_reliability = {"bad_input": {"passed": 0, "failed": 0}, "fault": {"passed": 0, "failed": 0}}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    for kind in _reliability:
+        if kind in report.keywords:
+            _reliability[kind]["passed" if report.passed else "failed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    bad, fault = _reliability["bad_input"], _reliability["fault"]
+    if not (bad["passed"] + bad["failed"] + fault["passed"] + fault["failed"]):
+        return
+    lost = bad["failed"] + fault["failed"]
+    terminalreporter.write_line(
+        f"reliability: {bad['passed'] + bad['failed']} bad-input cases tried, "
+        f"{fault['passed'] + fault['failed']} faults injected; "
+        f"{'no result lost and no traceback in any of them' if not lost else f'{lost} FAILED'}")

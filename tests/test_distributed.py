@@ -37,6 +37,7 @@ def test_two_ranks_train_in_sync_on_different_data_and_write_one_record(tmp_path
     assert "cpu x2" in result.stdout
 
 
+@pytest.mark.fault
 def test_a_killed_rank_ends_the_run_quickly_with_its_log_named(tmp_path):
     proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), "--ranks", "2", *SHORT_DIGITS,
                              "--set", "epochs=50", "--results", str(tmp_path)],
@@ -62,6 +63,7 @@ def test_a_killed_rank_ends_the_run_quickly_with_its_log_named(tmp_path):
     assert survivors == []
 
 
+@pytest.mark.bad_input
 def test_taken_master_port_is_refused_before_anything_starts(tmp_path):
     import socket
 

@@ -73,6 +73,7 @@ def test_cifar10_suite_runs_on_real_binary_files(cifar10_dir, tmp_path):
     assert "CIFAR-10" in result.stdout
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("args, message", [
     (("--suite", "cifar10-full"), "dataset cifar10 needs its files: pass --data DIR"),
     (("--suite", "cifar10-full", "--data", "/nonexistent/cifar"), "/nonexistent/cifar not found"),

@@ -62,6 +62,7 @@ def test_backends_command_lists_all_four_with_availability():
     assert rows == {"ascend": "no", "ascend310": "no", "cpu": "yes", "gpu": "no"}
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("backend", ["gpu", "ascend"])
 def test_absent_device_backend_exits_2_with_one_line_and_no_record(backend, tmp_path):
     result = bench("--suite", "cifar10-full", "--backend", backend, "--results", str(tmp_path))

@@ -26,6 +26,7 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temporaries(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
+@pytest.mark.fault
 def test_writer_killed_mid_write_leaves_old_file_intact(tmp_path):
     target = tmp_path / "r.json"
     write_json_atomic(target, {"old": True})
@@ -54,6 +55,7 @@ def test_read_record_accepts_a_valid_record(tmp_path):
     assert read_record(path)["suite"] == "digits"
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("content, message", [
     ('{"schema": 1, "suite": "digits", "fig', "not valid JSON"),
     ("hello", "not valid JSON"),
@@ -70,6 +72,7 @@ def test_unusable_records_give_one_line(tmp_path, content, message):
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.bad_input
 def test_missing_record_and_directory(tmp_path):
     with pytest.raises(BenchError, match="not found"):
         read_record(tmp_path / "nope.json")

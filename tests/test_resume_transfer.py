@@ -32,6 +32,7 @@ def uninterrupted(tmp_path_factory):
     return only_record(results)
 
 
+@pytest.mark.fault
 def test_a_run_killed_mid_training_resumes_to_the_same_steps_and_learning_rates(uninterrupted, tmp_path):
     proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), *RESUMABLE, "--results", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -55,6 +56,7 @@ def test_a_run_killed_mid_training_resumes_to_the_same_steps_and_learning_rates(
     assert "resumed from epoch" in result.stdout
 
 
+@pytest.mark.fault
 def test_a_corrupt_newest_checkpoint_is_named_and_resume_falls_back(uninterrupted, tmp_path):
     source = PROJECT_ROOT / "results"  # not used: copy the uninterrupted run's directory instead
     run_dir = tmp_path / uninterrupted["run_id"]
@@ -74,6 +76,7 @@ def test_a_corrupt_newest_checkpoint_is_named_and_resume_falls_back(uninterrupte
     assert record["figures"]["train"]["lr_per_epoch"] == uninterrupted["figures"]["train"]["lr_per_epoch"]
 
 
+@pytest.mark.bad_input
 def test_resume_refuses_overrides_and_non_runs(tmp_path):
     result = run_bench("--resume", str(tmp_path))
     assert result.returncode == 2 and "no run.json there" in result.stderr
@@ -81,6 +84,7 @@ def test_resume_refuses_overrides_and_non_runs(tmp_path):
     assert result.returncode == 2 and "leave out --set" in result.stderr
 
 
+@pytest.mark.bad_input
 def test_pretrained_with_another_head_names_the_first_mismatch(digits_run, tmp_path):
     weights = digits_run["record"]["figures"]["weights"]["path"]
     result = run_bench(*SHORT_DIGITS, "--set", "classes=[0,1,2]", "--set", "num_classes=3", "--set", "train_samples=null",
@@ -90,6 +94,7 @@ def test_pretrained_with_another_head_names_the_first_mismatch(digits_run, tmp_p
     assert "--set transfer=true" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.bad_input
 def test_corrupt_pretrained_checkpoint_is_refused_in_one_line(digits_run, tmp_path):
     broken = tmp_path / "broken.ckpt"
     data = bytearray(open(digits_run["record"]["figures"]["weights"]["path"], "rb").read())

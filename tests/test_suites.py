@@ -22,6 +22,7 @@ def test_set_overrides_with_yaml_typed_values():
     assert c["epochs"] == 1 and c["train_samples"] == 512 and c["export_formats"] == ["MINDIR"] and c["data"] is None
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("override, message", [
     ("epoch=3", "unknown key 'epoch' (did you mean epochs?)"),
     ("epochs=three", "epochs must be int"),
@@ -42,12 +43,14 @@ def test_float_key_accepts_an_int():
     assert load_suite("digits", ["lr_init=1"])["lr_init"] == 1
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("name", ["../suites/digits", "suites/digits", "nope", "/etc/passwd"])
 def test_suite_names_resolve_only_among_known_suites_or_yaml_files(name):
     with pytest.raises(BenchError, match="unknown suite"):
         load_suite(name)
 
 
+@pytest.mark.bad_input
 def test_explicit_suite_file_is_validated(tmp_path):
     good = tmp_path / "mine.yaml"
     good.write_text("dataset: digits\nimage_size: 32\nepochs: 2\n")
