@@ -25,6 +25,7 @@ class DataSplit:
     batch_size: int
     steps: int  # batches per epoch
     source: str  # e.g. "CIFAR-10 binary at /data (train, 50000 images, shard 0/2)"
+    skipped: int = 0  # corrupt image files left out of the split (corrupt_images: skip)
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,10 @@ def build_split(config: dict, split: str, *, rank: int = 0, world_size: int = 1,
                               batch_size=batch_size, drop_remainder=drop_remainder,
                               num_parallel_workers=num_parallel_workers)
     shard = f", shard {rank}/{num_shards}" if num_shards > 1 else ""
+    skipped = survey.extra.get("skipped_corrupt", {}).get(split, 0)
+    note = f", {skipped} corrupt image{'s' if skipped != 1 else ''} skipped" if skipped else ""
     return DataSplit(dataset=dataset, images=images, batch_size=batch_size, steps=steps,
-                     source=f"{survey.description} ({split}, {images} images{shard})")
+                     source=f"{survey.description} ({split}, {images} images{shard}{note})", skipped=skipped)
 
 
 # The readers use Survey and the helpers above, so they are imported after them.

@@ -153,7 +153,10 @@ def read_record(path: str | Path) -> dict:
                          "rerun the suite") from None
     if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
         raise BenchError(f"{path} is not a googlenet-bench results record (no 'schema'/'figures')")
-    if not isinstance(record["schema"], int) or record["schema"] > SCHEMA_VERSION:
+    schema = record["schema"]
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise BenchError(f"results record {path} is malformed: 'schema' must be a positive whole number")
+    if schema > SCHEMA_VERSION:
         raise BenchError(f"results record {path} has schema {record['schema']!r}, newer than this "
                          f"harness reads ({SCHEMA_VERSION}): update googlenet-bench")
     for key, kind in (("figures", dict), ("config", dict), ("environment", dict), ("suite", str), ("backend", str)):

@@ -344,10 +344,9 @@ class Run:
                                 num_parallel_workers=workers).dataset)
         if self.rank.is_main:
             self.eval_split = build_split(self.config, "eval", num_parallel_workers=workers)
-        self.figures["data"] = {
-            "train": self.train_split.source if hasattr(self, "train_split") else None,
-            "eval": self.eval_split.source if hasattr(self, "eval_split") else None,
-        }
+        splits = {name: getattr(self, f"{name}_split", None) for name in ("train", "eval")}
+        self.figures["data"] = {name: split.source if split else None for name, split in splits.items()}
+        self.figures["data"]["skipped_corrupt"] = {name: split.skipped for name, split in splits.items() if split}
 
     def _build_model(self, net, lrs):
         from mindspore.train import Model

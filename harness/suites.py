@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -10,6 +11,7 @@ import yaml
 
 from harness.errors import BenchError
 
+EXPORT_FORMATS = ("MINDIR", "ONNX", "AIR")
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 
 
@@ -81,6 +83,7 @@ SCHEMA: dict[str, Field] = {
     "freeze_backbone": _field(bool, False),
     "compare_scratch": _field(bool, False),
     "graph_kernel": _field(bool, False),
+    "corrupt_images": _field(str, "fail", _one_of("fail", "skip")),
     "min_top1": _field((NUMBER, NONE), None, lambda v: v is None or 0 <= v <= 1, "in [0, 1]"),
 }
 
@@ -106,6 +109,19 @@ def resolve_suite_path(name_or_path: str) -> Path:
                      f"choose one of {', '.join(suites)} (bench.py suites) or give a path to a .yaml file")
 
 
+def _show(value, text=repr) -> str:
+    """repr() for a one-line message; Python refuses to print an int of over 4,300 digits (a YAML hex int can be one)."""
+    try:
+        return text(value)
+    except ValueError:
+        return f"<{type(value).__name__} too long to print>"
+
+
+def _type_names(types: tuple) -> str:
+    flat = [t for group in types for t in (group if isinstance(group, tuple) else (group,))]  # NUMBER is a tuple
+    return " or ".join("null" if t is NONE else t.__name__ for t in flat)
+
+
 def _check_value(origin: str, key: str, value):
     if key not in SCHEMA:
         raise BenchError(f"{origin}: unknown key {key!r}{_close(key, SCHEMA)}")
@@ -115,14 +131,17 @@ def _check_value(origin: str, key: str, value):
     if isinstance(value, int) and not isinstance(value, bool) and float in field.types:
         type_ok = True
     if not type_ok:
-        names = " or ".join("null" if t is NONE else t.__name__ for t in field.types)
-        raise BenchError(f"{origin}: {key} must be {names}, got {value!r}")
+        raise BenchError(f"{origin}: {key} must be {_type_names(field.types)}, got {_show(value)}")
     if field.check is not None and value is not None and not field.check(value):
-        raise BenchError(f"{origin}: {key} must be {field.rule}, got {value!r}")
-    if key == "lr_decay_epochs" and not all(isinstance(v, int) and v > 0 for v in value):
-        raise BenchError(f"{origin}: lr_decay_epochs must be a list of positive epochs, got {value!r}")
-    if key == "export_formats" and isinstance(value, str) and value != "auto":
-        raise BenchError(f"{origin}: export_formats must be 'auto' or a list like [MINDIR, ONNX], got {value!r}")
+        raise BenchError(f"{origin}: {key} must be {field.rule}, got {_show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BenchError(f"{origin}: {key} must be a finite number, got {value!r}")
+    if key == "lr_decay_epochs" and not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise BenchError(f"{origin}: lr_decay_epochs must be a list of positive epochs, got {_show(value)}")
+    if key == "export_formats" and (value != "auto" if isinstance(value, str)
+                                    else not value or not all(v in EXPORT_FORMATS for v in value)):
+        raise BenchError(f"{origin}: export_formats must be 'auto' or a list of {', '.join(EXPORT_FORMATS)}, "
+                         f"got {_show(value)}")
     return value
 
 
@@ -134,7 +153,9 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise BenchError(f"--set {text!r}: write it as key=value, e.g. --set epochs=3")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+    except Exception:
+        # Not YAML: a plain string. Besides YAMLError, PyYAML raises ValueError (!!int x, ints over
+        # 4,300 digits), KeyError (!!bool x), AttributeError (!!timestamp x), RecursionError ([[[...).
         value = raw
     # A mapping is never a suite value: "a: b" was meant as a plain string (e.g. a path).
     if isinstance(value, (dict, set)):
@@ -147,21 +168,28 @@ def load_suite(name_or_path: str, overrides: list[str] = ()) -> dict:
     path = resolve_suite_path(name_or_path)
     origin = f"suite file {path}"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BenchError(f"{origin} is not valid YAML ({problem}): fix the file") from None
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{origin} is not valid YAML ({exc}): fix the file") from None
     except OSError as exc:
         raise BenchError(f"{origin} cannot be read ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(source)
+    except Exception as exc:  # YAMLError, and what PyYAML's constructors raise (see parse_override)
+        problem = next((line for line in str(exc).splitlines() if line.strip()), "")
+        if not isinstance(exc, yaml.YAMLError):
+            problem = f"cannot build a value: {type(exc).__name__} {problem}".rstrip()
+        raise BenchError(f"{origin} is not valid YAML ({problem}): fix the file") from None
     if not isinstance(raw, dict):
         raise BenchError(f"{origin} must be a YAML mapping of key: value, got {type(raw).__name__}")
     config = {key: field.default for key, field in SCHEMA.items()}
     for key, value in raw.items():
-        config[str(key)] = _check_value(origin, str(key), value)
+        config[_show(key, str)] = _check_value(origin, _show(key, str), value)
     config["name"] = config["name"] or path.stem
     for text in overrides:
         key, value = parse_override(text)
-        config[key] = _check_value(f"--set {text}", key, value)
+        # A newline (or other control character) in --set must not break the one-line message.
+        config[key] = _check_value(f"--set {text}" if text.isprintable() else f"--set {text!r}", key, value)
     return config
 
 

@@ -231,6 +231,119 @@ def test_imagenet_more_class_folders_than_num_classes_is_refused(imagenet_dir):
                        "--set num_classes=3")
 
 
+# --- ImageNet folders with corrupt image files ----------------------------------------------
+
+CORRUPT_TRAIN_FILES = (f"train/{IMAGENET_CLASSES[0]}/{IMAGENET_CLASSES[0]}_random.JPEG",
+                       f"train/{IMAGENET_CLASSES[1]}/{IMAGENET_CLASSES[1]}_truncated.JPEG")
+
+
+@pytest.fixture
+def imagenet_corrupt(imagenet_dir, tmp_path):
+    """The ImageNet tree plus two corrupt train files: random bytes named .JPEG, and a real JPEG cut in half."""
+    root = shutil.copytree(imagenet_dir, tmp_path / "imagenet")
+    random_bytes, truncated = (root / name for name in CORRUPT_TRAIN_FILES)
+    random_bytes.write_bytes(np.random.default_rng(30).integers(0, 256, 2000, dtype=np.uint8).tobytes())
+    real = (root / "train" / IMAGENET_CLASSES[1] / f"{IMAGENET_CLASSES[1]}_0.JPEG").read_bytes()
+    truncated.write_bytes(real[:len(real) // 2])
+    return root
+
+
+def raw_rows(survey, split) -> list[tuple[bytes, int]]:
+    """What the reader's source yields before any transform, in order: (file bytes, label)."""
+    import mindspore.dataset as ds
+
+    from datasets import imagenet
+
+    raw = imagenet.open_split(survey, split, ds.SequentialSampler(), 1)
+    return [(image.tobytes(), int(label)) for image, label in raw.create_tuple_iterator(output_numpy=True, num_epochs=1)]
+
+
+@pytest.mark.bad_input
+def test_imagenet_corrupt_images_fail_before_training_naming_the_first(imagenet_corrupt):
+    random_bytes, truncated = (imagenet_corrupt / name for name in CORRUPT_TRAIN_FILES)
+    for config in (imagenet_config(imagenet_corrupt), imagenet_config(imagenet_corrupt, corrupt_images="fail")):
+        raises_bench_error(config, f"ImageNet folders at {imagenet_corrupt}: 2 of 20 image files are corrupt",
+                           f"first {random_bytes} (UnidentifiedImageError", "remove them",
+                           "--set corrupt_images=skip")
+    random_bytes.unlink()  # the truncated JPEG alone, which PIL's verify() passes and MindSpore cannot decode
+    raises_bench_error(imagenet_config(imagenet_corrupt), "1 of 19 image files are corrupt", f"first {truncated} (",
+                       "truncated", "--set corrupt_images=skip")
+
+
+@pytest.mark.bad_input
+def test_imagenet_corrupt_images_skipped_are_counted_and_left_out(imagenet_corrupt, imagenet_dir):
+    from datasets import imagenet
+
+    config = imagenet_config(imagenet_corrupt, batch_size=4, eval_batch_size=4, corrupt_images="skip")
+    validate_data(config)
+    survey = imagenet.survey(config)
+    assert survey.images == {"train": 3 * IMAGENET_TRAIN_PER_CLASS, "eval": 3 * IMAGENET_VAL_PER_CLASS}
+    assert survey.extra["skipped_corrupt"] == {"train": 2, "eval": 0}
+
+    train = build_split(config, "train")
+    assert (train.images, train.steps, train.skipped) == (12, 3, 2)
+    assert train.source == f"ImageNet folders at {imagenet_corrupt} (train, 12 images, 2 corrupt images skipped)"
+    labels = []
+    for images, batch_labels in batches(train):  # the training transforms decode every image
+        assert images.shape == (4, 3, 32, 32) and images.dtype == np.float32 and batch_labels.dtype == np.int32
+        labels.append(batch_labels)
+    assert sorted(np.concatenate(labels)) == [0] * 4 + [1] * 4 + [2] * 4
+
+    # Exactly the clean files, in ImageFolderDataset's order with its labels: what the clean tree yields.
+    clean = imagenet.survey(imagenet_config(imagenet_dir))
+    assert raw_rows(survey, "train") == raw_rows(clean, "train")
+
+    evaluation = build_split(config, "eval")  # no corrupt file in val/: read as before
+    assert (evaluation.images, evaluation.skipped) == (6, 0)
+    assert evaluation.source == f"ImageNet folders at {imagenet_corrupt} (eval, 6 images)"
+
+
+@pytest.mark.bad_input
+def test_imagenet_skipped_corrupt_images_shard_between_ranks(imagenet_corrupt):
+    config = imagenet_config(imagenet_corrupt, batch_size=2, corrupt_images="skip")
+    shards = [build_split(config, "train", rank=rank, world_size=2) for rank in (0, 1)]
+    assert [(s.images, s.steps, s.skipped) for s in shards] == [(6, 3, 2)] * 2
+    assert shards[1].source.endswith("(train, 6 images, shard 1/2, 2 corrupt images skipped)")
+    labels = np.concatenate([labels_of(shard) for shard in shards])
+    assert sorted(labels) == [0] * 4 + [1] * 4 + [2] * 4  # together, every clean image once
+
+
+@pytest.mark.bad_input
+def test_imagenet_skipping_a_corrupt_val_image_scores_the_clean_ones_exactly(imagenet_dir, tmp_path):
+    root = shutil.copytree(imagenet_dir, tmp_path / "imagenet")
+    (root / "val" / IMAGENET_CLASSES[1] / "empty.JPEG").write_bytes(b"")
+    raises_bench_error(imagenet_config(root), "1 of 19 image files are corrupt", str(root / "val"))
+    skipped = build_split(imagenet_config(root, eval_batch_size=4, corrupt_images="skip"), "eval")
+    clean = build_split(imagenet_config(imagenet_dir, eval_batch_size=4), "eval")
+    assert (skipped.images, skipped.steps, skipped.skipped) == (6, 2, 1)
+    assert skipped.source == f"ImageNet folders at {root} (eval, 6 images, 1 corrupt image skipped)"
+    pairs = list(zip(batches(skipped), batches(clean), strict=True))
+    for (images, labels), (clean_images, clean_labels) in pairs:  # same files, same Decode/Resize/CenterCrop
+        np.testing.assert_array_equal(labels, clean_labels)
+        np.testing.assert_array_equal(images, clean_images)
+
+
+@pytest.mark.bad_input
+def test_imagenet_every_image_corrupt_in_a_split_is_refused_even_when_skipping(imagenet_dir, tmp_path):
+    root = shutil.copytree(imagenet_dir, tmp_path / "imagenet")
+    for path in (root / "val").glob("*/*"):
+        if path.suffix != ".txt":
+            path.write_bytes(b"not a jpeg")
+    raises_bench_error(imagenet_config(root, corrupt_images="skip"),
+                       f"every image file in {root / 'val'} is corrupt (6 files)")
+
+
+@pytest.mark.bad_input
+def test_imagenet_bytes_after_the_jpeg_end_marker_are_not_corruption(imagenet_dir, tmp_path):
+    root = shutil.copytree(imagenet_dir, tmp_path / "imagenet")
+    padded = root / "train" / IMAGENET_CLASSES[0] / f"{IMAGENET_CLASSES[0]}_0.JPEG"
+    padded.write_bytes(padded.read_bytes() + b"\0" * 64 + b"trailer")  # MindSpore decodes these
+    config = imagenet_config(root, batch_size=4)
+    validate_data(config)
+    split = build_split(config, "train")
+    assert (split.images, split.skipped) == (12, 0) and len(labels_of(split)) == 12
+
+
 # --- embedded digits ----------------------------------------------------------------------
 
 def record_count(path) -> int:

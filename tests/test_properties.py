@@ -1,0 +1,329 @@
+"""Property-based tests of the two user-facing parsers: suites (`--set key=value` and suite files) and
+results records. Whatever the input, it either loads or is refused with a BenchError of one non-empty
+line (what the CLI prints before exiting 2); never another exception, which would end in a traceback.
+
+Each property tries up to EXAMPLES generated inputs plus its @example cases (found bugs, kept as
+regressions). Failing inputs are saved in .hypothesis/ and replayed first on the next run.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from harness.errors import BenchError
+from harness.record import SCHEMA_VERSION, read_record
+from harness.suites import SCHEMA, load_suite, parse_override
+
+EXAMPLES = 200
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def loads_or_one_line_error(call):
+    """call()'s result, or None if it raised a BenchError of exactly one non-empty line; any other exception fails."""
+    try:
+        return call()
+    except BenchError as exc:
+        message = str(exc)
+        assert message.strip(), "empty BenchError message"
+        assert message.splitlines() == [message], f"multi-line BenchError: {message!r}"
+        return None
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    """One directory for the whole module (hypothesis refuses function-scoped fixtures); files are overwritten."""
+    return tmp_path_factory.mktemp("properties")
+
+
+# --- strategies -----------------------------------------------------------------------------
+
+# Python refuses int() and repr() of ints over 4,300 digits (ValueError), in YAML and JSON readers alike.
+HUGE_DIGITS = st.integers(4_301, 4_400).map(lambda n: "9" * n)
+# Hex ints are built without that limit, so only printing them fails: 3,600 hex digits > 4,300 decimal ones.
+HUGE_HEX = st.integers(3_600, 3_700).map(lambda n: "0x" + "f" * n)
+YAML_SPECIALS = st.sampled_from([
+    "", " ", "=", "==", "a=b", "~", "null", "Null", "NULL", "true", "True", "yes", "no", "on", "off", "y",
+    ".nan", ".NaN", ".inf", "-.inf", "+.inf", "nan", "inf", "1e400", "-1e400", "1e-400", "-0", "0", "007",
+    "0x1F", "0o17", "0b101", "1_000", "1:30", "190:20:30", "2024-01-01", "2024-01-01T00:00:00Z",
+    "[]", "{}", "[1, 2", "{a: 1", "[a, [b, {c: d}]]", "{a: {b: [1, {c: 2}]}}", "- a", "- a\n- b", "? a", ": b",
+    "a: b", "/tmp/x: y", "&a 1", "*a", "&a [*a]", "&a [1] *a", "!!binary aGVsbG8=", "!!binary ÿ",
+    "|", "|\n  text", ">", "'", "''", '"', '"\\x"', "'unterminated", "#", "# comment", "%YAML 1.1", "%TAG ! x",
+    "---", "...", "--- 1\n--- 2", "@", "`", "\t", "\n", "\r", "\x00", "\x85", "\u2028", "\ufeff", "\udcff",
+    "[MINDIR, ONNX]", "[MINDIR]", "auto", "O0", "O4", "cifar10_step", "fail", "skip",
+])
+YAML_TAGS = st.sampled_from([
+    "!!python/object:os.system", "!!python/object/apply:os.system", "!!python/object/new:os.system",
+    "!!python/name:os.system", "!!python/module:os", "!!python/tuple", "!!python/str",
+    "!!int", "!!float", "!!bool", "!!null", "!!str", "!!timestamp", "!!binary", "!!set", "!!omap", "!!pairs",
+    "!!map", "!!seq", "!!merge", "!!value", "!custom", "!", "!<tag:yaml.org,2002:int>",
+])
+KEYS = st.one_of(
+    st.sampled_from(sorted(SCHEMA)),
+    st.sampled_from(["", " ", "=", "epochs ", " epochs", "ep\nochs", "EPOCHS", "epoch", "batchsize", "a.b",
+                     "epochs\x00", "épochs", "\u2028"]),
+    st.text(max_size=15),
+)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-2**200, 2**200), st.floats(),
+                    st.text(max_size=20))
+# Python values yaml.safe_dump can write: lists, nested mappings, non-string keys.
+YAML_OBJECTS = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS | st.integers() | st.booleans(),
+                                                                      children, max_size=4),
+    max_leaves=12)
+
+
+def yaml_flow(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip()
+
+
+VALUE_TEXT = st.one_of(
+    st.text(max_size=30),
+    YAML_SPECIALS,
+    HUGE_DIGITS, HUGE_DIGITS.map("-".__add__), HUGE_HEX, HUGE_HEX.map("-".__add__),
+    st.builds("{} {}".format, YAML_TAGS, YAML_SPECIALS | st.text(max_size=10)),
+    YAML_OBJECTS.map(yaml_flow),
+    st.integers(1, 1_200).map(lambda n: "[" * n),  # PyYAML recurses twice per level: over ~500 is too deep
+    st.lists(YAML_SPECIALS | YAML_TAGS, min_size=2, max_size=5).map(" ".join),
+)
+YAMLISH = "=:-[]{}!&*#|>'\"%@`,? \n\tab01.~"
+OVERRIDES = st.one_of(st.builds("{}={}".format, KEYS, VALUE_TEXT), st.text(max_size=40),
+                      st.text(alphabet=YAMLISH, max_size=40))
+
+
+# --- --set key=value --------------------------------------------------------------------------
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(OVERRIDES)
+@example("min_top1=abc")  # found: the type message read __name__ of the (int, float) tuple (AttributeError)
+@example("epochs=" + "9" * 5_000)  # found: PyYAML's int() refuses 5,000 digits (ValueError)
+@example("epochs=!!bool maybe")  # found: KeyError from PyYAML's bool constructor
+@example("epochs=!!timestamp x")  # found: AttributeError from PyYAML's timestamp constructor
+@example("epochs=" + "[" * 3_000)  # found: RecursionError in PyYAML's composer
+def test_parse_override_gives_a_key_and_a_value_or_one_line(text):
+    parsed = loads_or_one_line_error(lambda: parse_override(text))
+    if parsed is not None:
+        key, value = parsed
+        assert key and key == key.strip()
+        assert not isinstance(value, (dict, set))  # a mapping is kept as the plain string it was meant as
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.lists(OVERRIDES, max_size=3))
+@example(["epochs=1\n2"])  # found: the raw --set text went into the message, newline and all
+@example(["ep\nochs=3"])
+@example(["epochs=-" + "0x" + "f" * 4_000])  # found: repr() of the int in the message raised ValueError
+@example(["lr_decay_epochs=[1, -0x" + "f" * 4_000 + "]"])
+@example(["momentum=.nan"])
+@example(["label_smoothing=-.inf"])
+@example(["epochs=\udcff"])
+def test_set_overrides_load_or_fail_in_one_line(overrides):
+    config = loads_or_one_line_error(lambda: load_suite("digits", overrides))
+    if config is not None:
+        assert set(config) == set(SCHEMA)
+
+
+# --- suite names and files ------------------------------------------------------------------
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.one_of(st.text(max_size=40), KEYS, st.sampled_from(["digits", "digits.yaml", "suites/digits.yaml", ".yaml",
+                                                             "/", "..", "../suites/digits", "a\x00.yaml", "~/x.yml"])))
+def test_suite_names_load_or_fail_in_one_line(name):
+    config = loads_or_one_line_error(lambda: load_suite(name))
+    if config is not None:
+        assert set(config) == set(SCHEMA)
+
+
+def load_suite_file(scratch: Path, content: bytes | str, overrides=()):
+    path = scratch / "fuzzed.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+    return loads_or_one_line_error(lambda: load_suite(str(path), list(overrides)))
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.one_of(YAML_OBJECTS, st.dictionaries(KEYS, YAML_OBJECTS, max_size=6)))
+def test_suite_files_of_random_yaml_values_load_or_fail_in_one_line(scratch, document):
+    config = load_suite_file(scratch, yaml.safe_dump(document, allow_unicode=True))
+    if config is not None:
+        assert set(config) == set(SCHEMA)
+
+
+DIGITS_SUITE = yaml.safe_load((Path(__file__).resolve().parent.parent / "suites" / "digits.yaml").read_text())
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.sampled_from(sorted(SCHEMA)), VALUE_TEXT, st.lists(OVERRIDES, max_size=2))
+@example("epochs", "!!int x", [])  # found: ValueError from PyYAML's int constructor
+@example("epochs", "-0x" + "f" * 4_000, [])  # found: repr() of the int in the message raised ValueError
+@example("epochs", "[" * 3_000, [])  # found: RecursionError
+def test_a_valid_suite_with_one_value_replaced_by_random_yaml_text(scratch, key, value_text, overrides):
+    """The shipped digits suite with one key's value written as raw YAML text, then random --set overrides."""
+    rest = {k: v for k, v in DIGITS_SUITE.items() if k != key}
+    document = (yaml.safe_dump(rest) if rest else "") + f"{key}: {value_text}\n"
+    config = load_suite_file(scratch, document, overrides)
+    if config is not None:
+        assert set(config) == set(SCHEMA)
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=300),
+    st.text(alphabet=YAMLISH, max_size=200),
+    st.text(max_size=100).map(lambda t: t.encode("utf-16")),  # not UTF-8
+    st.text(max_size=100).map(lambda t: t.encode("latin-1", "replace")),
+))
+@example(b"epochs: !!bool maybe\n")
+@example(b"epochs: !!float x\n")
+@example(b"? 0x" + b"f" * 4_000 + b"\n: 1\n")  # found: str() of a huge int key raised ValueError
+@example(b"epochs: " + b"[" * 3_000)
+@example(b"\xff\xfeepochs: 3\n")
+@example(b"epochs: 3\x00\n")
+@example(b"- 1\n- 2\n")
+@example(b"")
+def test_suite_files_of_arbitrary_bytes_load_or_fail_in_one_line(scratch, content):
+    config = load_suite_file(scratch, content)
+    if config is not None:
+        assert set(config) == set(SCHEMA)
+
+
+# --- results records --------------------------------------------------------------------------
+
+class Raw(str):
+    """JSON text written as is: json.dumps cannot write an int of over 4,300 digits or deep nesting cheaply."""
+
+
+def to_json(value) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {to_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(to_json, value)) + "]"
+    return json.dumps(value)  # NaN and Infinity are written bare, as Python's json reads them
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10),
+              HUGE_DIGITS.map(Raw), st.integers(1, 1_200).map(lambda n: Raw("[" * n + "]" * n))),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=10)
+
+# What bench.py writes, cut down: the checked keys plus nested figures, events and non-ASCII text
+# (so byte-level truncation can split a UTF-8 character).
+VALID_RECORD = {
+    "schema": SCHEMA_VERSION, "run": "20240101-000000-digits-cpu", "suite": "digits", "backend": "cpu",
+    "status": "success",
+    "config": load_suite("digits"),
+    "environment": {"mindspore": "2.10.0", "python": "3.11.9", "os": "Linux", "cpu_model": "AMD EPYC™ 9R14",
+                    "cpu_cores": 2, "hostname": "bänch-01", "git": {"commit": "0" * 40, "dirty": False},
+                    "device_context": {"ONEDNN_MAX_CPU_ISA": "AVX2"}},
+    "figures": {"parameters": 6_000_000, "train": {"ms_per_step_median": 271.5, "loss_per_epoch": [2.3, 1.1]},
+                "eval": {"top1": 0.93, "top5": 0.99, "images": 360}, "data": {"train": "digits (train, 1437 images)"}},
+    "events": [{"time_ms": 1, "key": "run_start", "value": None}, {"time_ms": 2, "key": "status", "value": "success"}],
+}
+VALID_TEXT = json.dumps(VALID_RECORD, indent=2, ensure_ascii=False) + "\n"
+CHECKED = (("figures", dict), ("config", dict), ("environment", dict), ("suite", str), ("backend", str))
+
+
+def read_or_one_line_error(scratch: Path, content: bytes | str):
+    path = scratch / "fuzzed.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+    record = loads_or_one_line_error(lambda: read_record(path))
+    if record is not None:  # what read_record promises its callers
+        assert isinstance(record, dict)
+        assert isinstance(record["schema"], int) and record["schema"] <= SCHEMA_VERSION
+        for key, kind in CHECKED:
+            assert isinstance(record[key], kind), key
+    return record
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.integers(0, len(VALID_TEXT.encode())))
+@example(len(VALID_TEXT.encode()))  # the whole record reads back
+def test_truncated_records_are_refused_in_one_line(scratch, length):
+    data = VALID_TEXT.encode()
+    record = read_or_one_line_error(scratch, data[:length])
+    if data[:length].strip() == data.strip():
+        assert record == VALID_RECORD
+    else:
+        assert record is None, f"a record cut at byte {length} of {len(data)} was accepted"
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(JSON_VALUES)
+@example(Raw("9" * 5_000))  # found: json.loads raises ValueError (not JSONDecodeError) for 5,000 digits
+@example(Raw("[" * 100_000 + "]" * 100_000))  # found: json.loads raises RecursionError
+@example({"schema": Raw("9" * 5_000), "figures": {}})
+@example({"schema": 1, "figures": {}})
+def test_random_json_values_as_records(scratch, value):
+    read_or_one_line_error(scratch, to_json(value))
+
+
+MUTABLE_PATHS = ["schema", "suite", "backend", "status", "config", "environment", "figures", "events", "run",
+                 "figures.eval", "figures.eval.top1", "figures.train", "config.epochs", "environment.git"]
+DELETE = object()
+
+
+def mutated(record: dict, changes) -> dict:
+    record = json.loads(json.dumps(record))
+    for dotted, value in changes:
+        *parents, leaf = dotted.split(".")
+        target = record
+        for key in parents:
+            target = target.get(key) if isinstance(target, dict) else None
+        if not isinstance(target, dict):
+            continue  # an earlier change replaced the parent
+        if value is DELETE:
+            target.pop(leaf, None)
+        else:
+            target[leaf] = value
+    return record
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.lists(st.tuples(st.sampled_from(MUTABLE_PATHS), JSON_VALUES | st.just(DELETE)), min_size=1, max_size=3))
+@example([("schema", True)])
+@example([("schema", "1")])
+@example([("schema", 1.0)])
+@example([("schema", None)])
+@example([("schema", Raw("9" * 5_000))])
+@example([("figures", [])])
+@example([("config", "digits")])
+@example([("environment", None)])
+@example([("suite", 1)])
+@example([("backend", {"name": "cpu"})])
+@example([("figures", DELETE)])
+def test_valid_records_with_random_fields_replaced(scratch, changes):
+    changed = mutated(VALID_RECORD, changes)
+    record = read_or_one_line_error(scratch, to_json(changed))
+    if any(not isinstance(changed.get(key), kind) for key, kind in CHECKED):
+        assert record is None, f"{changes!r} was accepted"
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.one_of(st.binary(max_size=300), st.text(alphabet='{}[]":,0123456789.eE+-tnfalsrueNIiy \n\\', max_size=200),
+                 st.integers(0, len(VALID_TEXT)).flatmap(
+                     lambda n: st.binary(max_size=20).map(lambda junk: VALID_TEXT.encode()[:n] + junk))))
+@example(b"\xef\xbb\xbf" + VALID_TEXT.encode())  # a UTF-8 byte-order mark
+@example(b"\xff\xfe")
+@example(b"")
+@example(b"NaN")
+@example(VALID_TEXT.encode() + b"\x00")
+def test_arbitrary_bytes_as_records(scratch, content):
+    read_or_one_line_error(scratch, content)
