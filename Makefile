@@ -18,5 +18,8 @@ bench: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest $(ARGS)
 
+benchmarks: $(VENV)/.installed
+	$(PY) -m pytest tests/benchmarks --benchmark-only --benchmark-autosave $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -21,11 +21,11 @@ def _get(mapping, *keys, default=None):
     return mapping
 
 
-def _pcs(ranks) -> str:
+def pcs(ranks) -> str:
     return f"{ranks}pc" if ranks == 1 else f"{ranks}pcs"
 
 
-def _percent(value) -> str:
+def percent(value) -> str:
     return "–" if value is None else f"{value * 100:.2f}%"
 
 
@@ -46,11 +46,11 @@ def zoo_rows(record: dict) -> dict[str, str]:
     started = record.get("started")
     date = datetime.fromisoformat(started).strftime("%m/%d/%Y") if started else "–"
     exports = figures.get("export") or {}
-    accuracy = f"top-1 {_percent(evaluated.get('top1'))}" if evaluated else "–"
+    accuracy = f"top-1 {percent(evaluated.get('top1'))}" if evaluated else "–"
     if evaluated.get("top5") is not None:
-        accuracy += f", top-5 {_percent(evaluated['top5'])}"
+        accuracy += f", top-5 {percent(evaluated['top5'])}"
     if evaluated:
-        accuracy += f" ({evaluated['images']:,} images)"
+        accuracy += f" ({evaluated['images']:,} images)" if evaluated.get("images") is not None else ""
     checkpoint = figures.get("checkpoint") or figures.get("weights")
     speed = train.get("ms_per_step_median")
     return {
@@ -66,8 +66,8 @@ def zoo_rows(record: dict) -> dict[str, str]:
         "Loss Function": loss_name,
         "Outputs": "probability",
         "Loss": f"{train['final_loss']:.4f}" if train.get("final_loss") is not None else "–",
-        "Speed": f"{_pcs(ranks)}: {speed:.1f} ms/step" if speed else "–",
-        "Total time": f"{_pcs(ranks)}: {figures.get('total_s', 0) / 60:.2f} mins" if figures.get("total_s") else "–",
+        "Speed": f"{pcs(ranks)}: {speed:.1f} ms/step" if speed else "–",
+        "Total time": f"{pcs(ranks)}: {figures.get('total_s', 0) / 60:.2f} mins" if figures.get("total_s") else "–",
         "Parameters (M)": f"{figures['parameters'] / 1e6:.2f}" if figures.get("parameters") else "–",
         "Checkpoint for Fine tuning": f"{checkpoint['mb']:.2f}M (.ckpt file)" if checkpoint else "–",
         "Model for inference": ", ".join(f"{e['mb']:.2f}M (.{f.lower()} file)" for f, e in exports.items()) or "–",
@@ -96,12 +96,12 @@ def run_summary(record: dict) -> str:
         else:
             agree = {True: "equals eval", False: "DIFFERS from eval", None: "no eval to compare"}[entry.get("matches_eval")]
             latency = f"{entry['ms_per_batch']} ms/batch" if entry.get("ms_per_batch") else "one batch, not timed"
-            lines.append(f"infer {file_format}: top-1 {_percent(entry['top1'])} over {entry['images']:,} images, "
+            lines.append(f"infer {file_format}: top-1 {percent(entry['top1'])} over {entry['images']:,} images, "
                          f"{latency} ({agree})")
     transfer = figures.get("transfer")
     if transfer:
-        lines.append(f"transfer: top-1 {_percent(transfer['top1_pretrained'])} from the pretrained backbone vs "
-                     f"{_percent(transfer['top1_scratch'])} from scratch, same {transfer['steps']} steps")
+        lines.append(f"transfer: top-1 {percent(transfer['top1_pretrained'])} from the pretrained backbone vs "
+                     f"{percent(transfer['top1_scratch'])} from scratch, same {transfer['steps']} steps")
     resumed = figures.get("resumed")
     if resumed:
         lines.append(f"resumed from epoch {resumed['from_epoch']} ({resumed['from_checkpoint']})")

@@ -1,0 +1,1 @@
+"""Benchmarks (pytest-benchmark); a package so that its conftest does not shadow tests/conftest.py."""
