@@ -416,7 +416,8 @@ class Run:
                             ms_per_step=round(figures.ms_per_step, 2))
             progress(figures)
 
-        timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs)
+        timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs,
+                           on_epoch_start=lambda epoch: self.events.log("epoch_start", epoch))
         prefix, checkpoint_dir = f"train_googlenet_{config['dataset']}", self.run_dir / "checkpoints"
         callbacks = [timer]
         if self.rank.is_main:

@@ -75,6 +75,7 @@ class TrainTimer(Callback):
     steps_per_epoch: int
     on_epoch: Callable[[EpochFigures], None] = lambda figures: None
     learning_rates: np.ndarray | None = None
+    on_epoch_start: Callable[[int], None] = lambda epoch: None
     epochs: list[EpochFigures] = field(default_factory=list)
     diverged_at_step: int | None = None
 
@@ -83,6 +84,7 @@ class TrainTimer(Callback):
         self._start = 0.0
 
     def on_train_epoch_begin(self, run_context):
+        self.on_epoch_start(run_context.original_args().cur_epoch_num)
         self._start = time.perf_counter()
 
     def on_train_epoch_end(self, run_context):

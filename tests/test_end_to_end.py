@@ -26,7 +26,9 @@ def test_default_suite_records_every_figure(digits_run):
     assert figures["checkpoint"]["mb"] > figures["weights"]["mb"] > 10  # with optimizer state vs weights only
     keys = [event["key"] for event in record["events"]]
     assert keys[0] == "run_start" and keys[-2:] == ["run_stop", "status"]
-    assert keys.count("epoch_stop") == 2 and "eval_accuracy" in keys
+    assert keys.count("epoch_start") == keys.count("epoch_stop") == 2 and "eval_accuracy" in keys
+    starts = [event["value"] for event in record["events"] if event["key"] == "epoch_start"]
+    assert starts == [1, 2]
     env = record["environment"]
     assert env["mindspore"] == "2.10.0" and env["cpu_cores"] and env["device_context"]["device_target"] == "CPU"
     assert record["config"]["epochs"] == 2 and record["config"]["train_samples"] == 256
