@@ -30,14 +30,19 @@ def bench_available():
     return Availability(True, "MindSpore's CPU runtime is always present")
 
 
-@hookimpl
-def bench_device_setup(config, rank):
+def use_cpu() -> dict:
+    """GRAPH mode on MindSpore's CPU runtime with oneDNN capped at AVX2; also for CPU variants."""
     import mindspore as ms
 
     os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("CPU")
     return {"mode": "GRAPH", "device_target": "CPU", "ONEDNN_MAX_CPU_ISA": os.environ["ONEDNN_MAX_CPU_ISA"]}
+
+
+@hookimpl
+def bench_device_setup(config, rank):
+    return use_cpu()
 
 
 @hookimpl

@@ -4,15 +4,15 @@ MindSpore's CPU runtime again, with settings of its own: a fixed number of
 kernel threads, one data-pipeline worker and dataset sink. Nothing in the
 harness names it: installing this package registers it under the entry-point
 group googlenet_bench.backends, and `bench.py --backend cpu-lean` runs it.
-It implements the three required hooks and the one optional hook whose
+It implements the three required hooks (availability taken as is from the
+built-in CPU backend, which it builds on) and the one optional hook whose
 default it changes; everything else is the core's default.
 """
 from __future__ import annotations
 
-import os
-
+from backends.cpu import bench_available, use_cpu  # noqa: F401  (bench_available: re-exported hook)
 from harness.hookspecs import hookimpl
-from harness.plugins import Availability, DatasetOptions
+from harness.plugins import DatasetOptions
 
 KERNEL_THREADS = 2
 DATA_WORKERS = 1
@@ -25,23 +25,12 @@ def bench_describe():
 
 
 @hookimpl
-def bench_available():
-    return Availability(True, "MindSpore's CPU runtime is always present")
-
-
-@hookimpl
 def bench_device_setup(config, rank):
     import mindspore as ms
 
-    # oneDNN reads this at its first primitive; its AVX-512 kernels ran GoogleNet 12x slower
-    # than its AVX2 ones on the project's machines (README, "CPU defaults, measured").
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-    ms.set_context(mode=ms.GRAPH_MODE)
-    ms.set_device("CPU")
+    applied = use_cpu()
     ms.device_context.cpu.op_tuning.threads_num(KERNEL_THREADS)
-    return {"mode": "GRAPH", "device_target": "CPU", "kernel_threads": KERNEL_THREADS,
-            "data_workers": DATA_WORKERS, "dataset_sink": SINK_MODE,
-            "ONEDNN_MAX_CPU_ISA": os.environ["ONEDNN_MAX_CPU_ISA"]}
+    return {**applied, "kernel_threads": KERNEL_THREADS, "data_workers": DATA_WORKERS, "dataset_sink": SINK_MODE}
 
 
 @hookimpl
