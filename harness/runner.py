@@ -43,10 +43,10 @@ class RunOptions:
     worker_argv: list[str] = field(default_factory=list)
 
 
-def parse_phases(text: str | None) -> list[str]:
-    if not text:
+def parse_phases(names: list[str] | None) -> list[str]:
+    if not names:
         return list(PHASES)
-    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    wanted = [name.strip() for name in names if name.strip()]
     unknown = [name for name in wanted if name not in PHASES]
     if unknown:
         raise BenchError(f"--phases: unknown phase {unknown[0]!r}; choose from {','.join(PHASES)}")
@@ -70,7 +70,7 @@ class Run:
     def __init__(self, options: RunOptions):
         self.options = options
         self.rank = rank_from_env() if options.worker else RankInfo()
-        self.phases = parse_phases(",".join(options.phases) if options.phases else None)
+        self.phases = parse_phases(options.phases)
         if options.resume:
             self._continue(Path(options.resume))
         self.backend: Backend = Backends().select(self.options.backend)

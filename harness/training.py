@@ -160,16 +160,17 @@ class Score:
 
 def score(predict: Callable[[np.ndarray], np.ndarray], dataset, num_classes: int) -> Score:
     """Top-1 (and top-5 when there are more than 10 classes) over every batch of `dataset`.
-    The first batch is left out of the latency (compile and warm-up)."""
+    The first batch (compile and warm-up) and a short last batch (a new shape) are left out of the latency."""
     images = correct1 = correct5 = 0
     latencies = []
-    for batch, (inputs, labels) in enumerate(dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)):
+    full_batch = None
+    for inputs, labels in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
         start = time.perf_counter()
         logits = np.asarray(predict(np.ascontiguousarray(inputs, dtype=np.float32)))
-        if batch > 0 and len(inputs) == len(first_batch):
+        if full_batch is None:
+            full_batch = len(inputs)
+        elif len(inputs) == full_batch:
             latencies.append((time.perf_counter() - start) * 1000.0)
-        if batch == 0:
-            first_batch = inputs
         labels = labels.astype(np.int64)
         top = np.argsort(-logits, axis=1)
         correct1 += int((top[:, 0] == labels).sum())
