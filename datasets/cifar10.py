@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import Survey, require_data_dir
+from datasets.base import Survey, require_data_dir
 from harness.errors import BenchError
 
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from datasets import Survey
+from datasets.base import Survey
 from harness.errors import BenchError
 
 CACHE_ENV = "GOOGLENET_BENCH_CACHE"

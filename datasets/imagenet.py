@@ -10,7 +10,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from datasets import Survey, require_data_dir
+from datasets.base import Survey, require_data_dir
 from harness.errors import BenchError
 
 LAYOUT = "DIR/train/<class>/*.JPEG and DIR/val/<class>/*.JPEG"

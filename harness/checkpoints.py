@@ -10,7 +10,10 @@ from pathlib import Path
 from harness.errors import BenchError
 
 RUN_FILE = "run.json"  # what a run needs to be continued: its resolved config and options
+CHECKPOINT_DIR = "checkpoints"  # training checkpoints (with optimizer state) inside a run directory
+WEIGHTS_FILE = "googlenet.ckpt"  # the trained network's weights alone, beside them
 HEAD_PREFIX = "classifier."
+HEAD_WEIGHT = "classifier.weight"
 # Names a training checkpoint holds besides the network's own parameters.
 TRAINING_STATE = ("moments.", "global_step", "learning_rate", "momentum", "epoch_num", "step_num",
                   "scale_sense", "current_iterator_step", "last_overflow_iterator_step")
@@ -30,6 +33,87 @@ def load_verified(path: Path) -> dict:
         return ms.load_checkpoint(str(path), crc_check=True)
     except (ValueError, RuntimeError, OSError, TypeError) as exc:
         raise BenchError(f"checkpoint {path} is corrupt or unreadable ({first_line(exc)})") from None
+
+
+def checkpoint_prefix(config: dict) -> str:
+    """The zoo's prefix: train_googlenet_<dataset>."""
+    return f"train_googlenet_{config['dataset']}"
+
+
+def checkpoint_name(prefix: str, epoch: int, steps_per_epoch: int) -> str:
+    """ModelCheckpoint's own naming (prefix-<epoch>_<step in epoch>.ckpt), so both kinds sort together."""
+    return f"{prefix}-{epoch}_{steps_per_epoch}.ckpt"
+
+
+def save_training_checkpoint(train_network, checkpoint_dir: Path, prefix: str, epoch: int, steps_per_epoch: int,
+                             step: int) -> Path:
+    """A resumable checkpoint at an epoch boundary (weights, optimizer state, epoch and step)."""
+    import mindspore as ms
+
+    path = Path(checkpoint_dir) / checkpoint_name(prefix, epoch, steps_per_epoch)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ms.save_checkpoint(train_network, str(path), crc_check=True,
+                           append_dict={"epoch_num": epoch, "step_num": step})
+    return path
+
+
+def save_weights(net, run_dir: Path) -> Path:
+    import mindspore as ms
+
+    path = Path(run_dir) / WEIGHTS_FILE
+    path.unlink(missing_ok=True)
+    ms.save_checkpoint(net, str(path), crc_check=True)
+    return path
+
+
+def training_checkpoints(checkpoint_dir: Path) -> list[Path]:
+    """Every training checkpoint, oldest epoch first, whatever prefix a resume gave it."""
+    return sorted(Path(checkpoint_dir).glob("*.ckpt"), key=_epoch_and_step)
+
+
+def drop_checkpoints_from(checkpoint_dir: Path, epoch: int) -> Path | None:
+    """Delete checkpoints saved at or after `epoch` (their weights are broken); the newest left is returned."""
+    kept = []
+    for path in training_checkpoints(checkpoint_dir):
+        if epoch_of(path) >= epoch:
+            path.unlink()
+        else:
+            kept.append(path)
+    return kept[-1] if kept else None
+
+
+def remove_partial_files(checkpoint_dir: Path) -> None:
+    """A save cut short (a full disk) leaves MindSpore's temporary file: never leave it for a resume to trip on."""
+    for partial in Path(checkpoint_dir).glob("*.tmp"):
+        partial.unlink(missing_ok=True)
+
+
+def verify_for_network(path: Path, num_classes: int, flag: str, transfer: bool = False) -> None:
+    """Preflight for --checkpoint/--pretrained: the file passes its CRC and fits a GoogleNet of
+    `num_classes`, checked without building the network. The hint fits the flag given."""
+    from model import count_parameters_of
+
+    try:
+        params = load_verified(Path(path))
+    except BenchError as exc:
+        raise BenchError(f"{flag} {exc}: give a checkpoint this harness saved") from None
+    head = params.get(HEAD_WEIGHT)
+    if head is None:
+        raise BenchError(f"{flag} {path} is not a GoogleNet checkpoint (it has no {HEAD_WEIGHT}): "
+                         "give a checkpoint this harness saved")
+    classes = int(head.shape[0])
+    if classes != num_classes and flag == "--checkpoint":
+        raise BenchError(f"{flag} {path} was trained for {classes} classes but this suite has {num_classes}: "
+                         f"pass --set num_classes={classes} (or a checkpoint of this suite)")
+    if classes != num_classes and not transfer and flag == "--pretrained":
+        raise BenchError(f"{flag} {path} has a head for {classes} classes but this suite has {num_classes}: "
+                         "pass --set transfer=true to fine-tune it with a new head")
+    network_values = sum(int(value.size) for name, value in params.items() if not name.startswith(TRAINING_STATE)
+                         and not name.endswith(("moving_mean", "moving_variance")))
+    if network_values != count_parameters_of(classes):
+        raise BenchError(f"{flag} {path} holds {network_values:,} trainable values, not a GoogleNet's "
+                         f"{count_parameters_of(classes):,}: give a checkpoint this harness saved")
 
 
 def save_run_file(run_dir: Path, config: dict, options: dict) -> None:

@@ -1,27 +1,19 @@
-"""The command line: `bench.py [run options]` or `bench.py COMMAND ...`."""
+"""The command line: `bench.py [run options]` (a run) or `bench.py COMMAND ...` (harness.commands)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
+from harness import commands
 from harness.errors import BenchError, RunFailed
-
-COMMANDS = {}
-
-
-def command(name: str, help_text: str):
-    def register(fn):
-        COMMANDS[name] = (fn, help_text)
-        return fn
-    return register
 
 
 def run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench.py",
         description="Run a GoogleNet suite end to end: set-up, data, train, eval, export, infer, record.",
-        epilog="commands: " + "; ".join(f"{name}: {text}" for name, (_, text) in COMMANDS.items())
+        epilog="commands: " + "; ".join(f"{name}: {text}" for name, (_, text) in commands.COMMANDS.items())
                + ". Use `bench.py COMMAND -h` for each.")
     parser.add_argument("--suite", default="digits", help="suite name (bench.py suites) or a .yaml path; default digits")
     parser.add_argument("--backend", default="cpu", help="backend plugin (bench.py backends); default cpu")
@@ -41,6 +33,9 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--master-addr", default="127.0.0.1", help="address of node 0 (multi-machine runs)")
     parser.add_argument("--master-port", type=int, help="port on node 0; default: a free port (one machine)")
     parser.add_argument("--rank-table", help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
+    parser.add_argument("--rehearse", nargs="?", const="cpu", metavar="HOST",
+                        help="run the backend's recipe (AMP, loss scale, jit level, exports, ranks) on HOST's "
+                             "device (default cpu) for a few steps, before cluster time is spent on it")
     # Hidden: marks a process started by a launcher (named so msrun's own prefix-matching
     # argument parser cannot mistake it for one of its options).
     parser.add_argument("--as-rank", dest="worker", action="store_true", help=argparse.SUPPRESS)
@@ -53,7 +48,7 @@ def _worker_argv(args) -> list[str]:
     for override in args.overrides:
         argv += ["--set", override]
     for flag, value in (("--data", args.data), ("--phases", args.phases), ("--checkpoint", args.checkpoint),
-                        ("--resume", args.resume), ("--pretrained", args.pretrained)):
+                        ("--resume", args.resume), ("--pretrained", args.pretrained), ("--rehearse", args.rehearse)):
         if value is not None:
             argv += [flag, value]
     for model in args.models:
@@ -69,15 +64,10 @@ def serve_as_msrun_scheduler() -> int:
     return 0
 
 
-def cmd_run(argv: list[str]) -> int:
-    from harness.launch import LaunchRequest, NodeSpec, is_msrun_scheduler
-    from harness.record import read_record
-    from harness.report import run_summary, zoo_table
-    from harness.runner import Run, RunOptions
+def run_options(args) -> "RunOptions":
+    from harness.launch import LaunchRequest, NodeSpec
+    from harness.plan import RunOptions
 
-    args = run_parser().parse_args(argv)
-    if args.worker and is_msrun_scheduler():
-        return serve_as_msrun_scheduler()
     for flag, value, least in (("--ranks", args.ranks, 1), ("--nodes", args.nodes, 1), ("--node-rank", args.node_rank, 0)):
         if value < least:
             raise BenchError(f"{flag} must be at least {least}, got {value}")
@@ -86,93 +76,63 @@ def cmd_run(argv: list[str]) -> int:
     launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
                            node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
                                          master_port=args.master_port))
-    options = RunOptions(suite=args.suite, backend=args.backend, overrides=args.overrides, data=args.data,
-                         phases=args.phases.split(",") if args.phases else None, checkpoint=args.checkpoint,
-                         models=args.models, results_dir=Path(args.results), run_id=args.run_id, launch=launch,
-                         worker=args.worker, worker_argv=_worker_argv(args), resume=args.resume,
-                         pretrained=args.pretrained)
-    run = Run(options)
-    try:
-        record_path = run.execute()
-    except KeyboardInterrupt:
-        if hasattr(run, "record_path"):
-            print(f"aborted; record written to {run.record_path}; continue with: "
-                  f"python bench.py --resume {run.run_dir}", file=sys.stderr)
-        return 130
-    except RunFailed:
-        if hasattr(run, "record_path"):
-            print(f"record: {run.record_path}", file=sys.stderr)
-        raise
-    if args.worker:
-        return 0
-    record = read_record(record_path)
-    print(zoo_table([record]))
-    print(run_summary(record))
-    print(f"record: {record_path}")
-    return 0
+    return RunOptions(suite=args.suite, backend=args.backend, overrides=tuple(args.overrides), data=args.data,
+                      phases=tuple(args.phases.split(",")) if args.phases is not None else None,
+                      checkpoint=args.checkpoint, models=tuple(args.models), results_dir=Path(args.results),
+                      run_id=args.run_id, launch=launch, worker=args.worker, worker_argv=tuple(_worker_argv(args)),
+                      resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse)
 
 
-@command("suites", "list the suites, one line each")
-def cmd_suites(argv: list[str]) -> int:
-    from harness.suites import suite_summaries
-
-    argparse.ArgumentParser(prog="bench.py suites", description="List the suites.").parse_args(argv)
-    rows = suite_summaries()
-    width = max(len(name) for name, _ in rows)
-    for name, description in rows:
-        print(f"{name:<{width}}  {description}")
-    return 0
-
-
-@command("backends", "list the backend plugins, whether each device is usable here, and their hooks")
-def cmd_backends(argv: list[str]) -> int:
-    from tabulate import tabulate
-
-    from harness.plugins import Backends
-
-    parser = argparse.ArgumentParser(prog="bench.py backends", description="List the backend plugins.")
-    parser.add_argument("--hooks", action="store_true", help="also list the hooks each plugin implements")
-    args = parser.parse_args(argv)
-    backends = Backends()
-    rows = []
-    for name in backends.names():
-        backend = backends.select(name)
-        availability = backend.available()
-        row = [name, "yes" if availability.ok else "no", availability.reason, backend.describe()]
-        if args.hooks:
-            row.append(", ".join(h.removeprefix("bench_") for h in backends.hooks_of(name)))
-        rows.append(row)
-    headers = ["backend", "usable", "why", "device"] + (["hooks"] if args.hooks else [])
-    print(tabulate(rows, headers=headers, tablefmt="plain"))
-    return 0
-
-
-@command("report", "print the zoo table of a results record")
-def cmd_report(argv: list[str]) -> int:
+def cmd_run(argv: list[str]) -> int:
+    from harness.launch import is_msrun_scheduler
+    from harness.plan import make_plan
     from harness.record import read_record
     from harness.report import run_summary, zoo_table
+    from harness.run import execute
 
-    parser = argparse.ArgumentParser(prog="bench.py report", description="Print a results record as the zoo table.")
-    parser.add_argument("record", help="results/<run>.json")
-    parser.add_argument("--format", default="github", help="tabulate format: github, plain, pipe, ...")
-    args = parser.parse_args(argv)
-    record = read_record(args.record)
-    print(zoo_table([record], args.format))
+    args = run_parser().parse_args(argv)
+    if args.worker and is_msrun_scheduler():
+        return serve_as_msrun_scheduler()
+    plan = make_plan(run_options(args))
+    try:
+        outcome = execute(plan)
+    except KeyboardInterrupt as exc:
+        outcome = getattr(exc, "outcome", None)
+        if outcome is not None and not plan.worker:
+            _say_where(outcome)
+            print(f"aborted; continue with: python bench.py --resume {plan.run_dir}", file=sys.stderr)
+        return 130
+    except RunFailed as exc:
+        outcome = getattr(exc, "outcome", None)
+        if outcome is not None and not plan.worker:
+            _say_where(outcome)
+        raise
+    if plan.worker:
+        return 0 if outcome.status == "success" else 1
+    record = read_record(outcome.record)
+    print(zoo_table([record]))
     print(run_summary(record))
+    _say_where(outcome, stream=sys.stdout)
+    if outcome.status != "success":
+        print(f"run not valid ({outcome.status}): {outcome.reason}", file=sys.stderr)
+        return 1
     return 0
 
 
-def _load_command_modules() -> None:
-    # Commands that live in their own modules register themselves with @command on import.
-    import harness.commands  # noqa: F401
+def _say_where(outcome, stream=sys.stderr) -> None:
+    """Name only files that exist: a record that could not be written is not named."""
+    if outcome.kept_earlier:
+        print(f"record of this attempt: {outcome.attempt_record}; the run's record {outcome.record} keeps an "
+              "earlier attempt that got further", file=stream)
+    elif outcome.record is not None and outcome.record.exists():
+        print(f"record: {outcome.record}", file=stream)
 
 
 def main(argv: list[str] | None = None) -> int:
-    _load_command_modules()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in COMMANDS:
-            return COMMANDS[argv[0]][0](argv[1:])
+        if argv and argv[0] in commands.COMMANDS:
+            return commands.COMMANDS[argv[0]][0](argv[1:])
         return cmd_run(argv)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
-"""Commands over existing records (compare, check, baseline, history), registered with the CLI.
+"""The commands besides a run (`bench.py COMMAND ...`) and their registry.
 
-Only argument parsing and printing live here; the work is in harness.compare, harness.check
-and harness.history. Nothing here imports MindSpore.
+Only argument parsing and printing live here; the work is in harness.compare, harness.check,
+harness.history and the other modules named in each command. Nothing here imports MindSpore.
 """
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ import json
 import sys
 from pathlib import Path
 
-from harness.cli import command
-
 REFERENCES = ("zoo",)
+COMMANDS: dict = {}  # name -> (function(argv) -> exit code, one-line help)
+
+
+def command(name: str, help_text: str):
+    def register(fn):
+        COMMANDS[name] = (fn, help_text)
+        return fn
+    return register
+
 
 
 def _parser(name: str, description: str) -> argparse.ArgumentParser:
@@ -122,4 +129,54 @@ def cmd_history(argv: list[str]) -> int:
         print(render_table(HEADERS, [history_row(record) for _, record in history.runs], args.format))
     if args.plot:
         print(f"plot: {plot(history, args.plot)}", file=sys.stderr)
+    return 0
+
+
+@command("suites", "list the suites, one line each")
+def cmd_suites(argv: list[str]) -> int:
+    from harness.suites import suite_summaries
+
+    _parser("suites", "List the suites.").parse_args(argv)
+    rows = suite_summaries()
+    width = max(len(name) for name, _ in rows)
+    for name, description in rows:
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+@command("backends", "list the backend plugins, whether each device is usable here, and their hooks")
+def cmd_backends(argv: list[str]) -> int:
+    from tabulate import tabulate
+
+    from harness.plugins import Backends
+
+    parser = _parser("backends", "List the backend plugins.")
+    parser.add_argument("--hooks", action="store_true", help="also list the hooks each plugin implements")
+    args = parser.parse_args(argv)
+    backends = Backends()
+    rows = []
+    for name in backends.names():
+        backend = backends.select(name)
+        availability = backend.available()
+        row = [name, "yes" if availability.ok else "no", availability.reason, backend.describe()]
+        if args.hooks:
+            row.append(", ".join(h.removeprefix("bench_") for h in backends.hooks_of(name)))
+        rows.append(row)
+    headers = ["backend", "usable", "why", "device"] + (["hooks"] if args.hooks else [])
+    print(tabulate(rows, headers=headers, tablefmt="plain"))
+    return 0
+
+
+@command("report", "print the zoo table of a results record")
+def cmd_report(argv: list[str]) -> int:
+    from harness.record import read_record
+    from harness.report import run_summary, zoo_table
+
+    parser = _parser("report", "Print a results record as the zoo table.")
+    parser.add_argument("record", help="results/<run>.json")
+    parser.add_argument("--format", default="github", help="tabulate format: github, plain, pipe, ...")
+    args = parser.parse_args(argv)
+    record = read_record(args.record)
+    print(zoo_table([record], args.format))
+    print(run_summary(record))
     return 0

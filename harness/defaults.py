@@ -1,40 +1,17 @@
 """The core's default hook implementations, consulted after the chosen backend's.
 
 They hold what is the same on every device (export through MindSpore, ONNX
-through onnxruntime, data-parallel start-up), so a backend implements only
-what differs on its device. Shared helpers for backends live here too.
+through onnxruntime, data-parallel start-up, msrun), so a backend implements
+only what differs on its device. Helpers for backend authors are in harness.kit.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from harness.errors import BenchError
+from harness import kit
 from harness.hookspecs import hookimpl
-
-AMP_LEVELS = ("O0", "O1", "O2", "O3")
-
-
-def amp_settings(config: dict, auto_level: str, refuse_dynamic_loss_scale: str = ""):
-    """AmpSettings for a config: `auto_level` where the suite says "auto"; a non-empty
-    `refuse_dynamic_loss_scale` is the reason this device cannot scale dynamically."""
-    from mindspore.train import DynamicLossScaleManager, FixedLossScaleManager
-
-    from harness.plugins import AmpSettings
-
-    level = auto_level if config["amp_level"] == "auto" else config["amp_level"]
-    kind = config["loss_scale"]
-    if kind == "dynamic" and refuse_dynamic_loss_scale:
-        raise BenchError(f"loss_scale=dynamic is not supported here: {refuse_dynamic_loss_scale}; "
-                         "use --set loss_scale=fixed")
-    manager = None
-    if kind == "fixed":
-        manager = FixedLossScaleManager(float(config["loss_scale_value"]), drop_overflow_update=False)
-    elif kind == "dynamic":
-        # The zoo's dynamic setting: initial 65536, factor 2, window 2000.
-        manager = DynamicLossScaleManager(init_loss_scale=65536, scale_factor=2, scale_window=2000)
-    keep_bn = config["keep_batchnorm_fp32"] if level in ("O2", "O3") else None
-    return AmpSettings(level=level, keep_batchnorm_fp32=keep_bn, loss_scale_manager=manager, loss_scale=kind)
+from harness.types import PHASES, DatasetOptions
 
 
 @hookimpl(trylast=True)
@@ -44,20 +21,22 @@ def bench_config_defaults():
 
 @hookimpl(trylast=True)
 def bench_supported_phases(config):
-    from harness.runner import PHASES
-
     return list(PHASES)
 
 
 @hookimpl(trylast=True)
 def bench_amp(config):
-    return amp_settings(config, auto_level="O0")
+    return kit.amp_settings(config, auto_level="O0")
+
+
+@hookimpl(trylast=True)
+def bench_jit_level(config):
+    # graph_kernel: null is "the device's choice"; by default no device fuses.
+    return "O1" if config["graph_kernel"] else None
 
 
 @hookimpl(trylast=True)
 def bench_dataset_options(config):
-    from harness.plugins import DatasetOptions
-
     return DatasetOptions(num_parallel_workers=min(8, os.cpu_count() or 1), sink_mode=True)
 
 
@@ -73,38 +52,15 @@ def bench_launcher(config, launch):
     return MsrunLauncher()
 
 
-def start_data_parallel(rank, backend_name: str | None = None) -> None:
-    """init(backend_name) (None: MindSpore picks by device), check the group size, then data
-    parallel with averaged gradients, as the zoo trains on every device."""
-    import mindspore as ms
-    from mindspore.communication import get_group_size, init
-
-    init(backend_name)
-    if get_group_size() != rank.world_size:
-        raise BenchError(f"the communication group has {get_group_size()} ranks, expected {rank.world_size}")
-    ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True,
-                                 device_num=rank.world_size)
-
-
 @hookimpl(trylast=True)
 def bench_distributed_init(config, rank):
-    start_data_parallel(rank)
+    kit.start_data_parallel(rank)
     return os.environ.get("MS_COMM_BACKEND", "default (mindspore.communication.init)")
 
 
-def onnx_predictor(path, providers=("CPUExecutionProvider",)):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    # MindSpore's ONNX export keeps the output's batch static even with dynamic_axes, so
-    # onnxruntime warns on every short last batch; the outputs are right (checked against eval).
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(str(path), options, providers=list(providers))
-    input_name = session.get_inputs()[0].name
-    return lambda images: session.run(None, {input_name: images})[0]
-
-
-EXTENSIONS = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
+@hookimpl(trylast=True)
+def bench_rehearse(recipe, config):
+    return None  # a backend hosts rehearsals only if it says how
 
 
 @hookimpl(trylast=True)
@@ -137,7 +93,7 @@ def bench_predictor(path, file_format, config):
         cell = nn.GraphCell(ms.load(str(path)))
         return lambda images: cell(ms.Tensor(images)).asnumpy()
     if file_format == "ONNX":
-        return onnx_predictor(path)
+        return kit.onnx_predictor(path)
     return None
 
 

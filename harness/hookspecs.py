@@ -28,7 +28,7 @@ def bench_describe():
 def bench_available():
     """Whether the device is usable on this machine.
 
-    Return ``harness.plugins.Availability(ok, reason)``; ``reason`` is one line
+    Return ``harness.types.Availability(ok, reason)``; ``reason`` is one line
     saying what is missing and how to get it (shown by ``bench.py backends`` and
     by the refusal of ``--backend NAME``). Required of every backend.
     """
@@ -38,8 +38,8 @@ def bench_available():
 def bench_device_setup(config, rank):
     """Select and configure the device for this process, before anything is built.
 
-    ``config`` is the resolved suite (a dict); ``rank`` is a ``RankInfo`` (rank,
-    local rank, world size). Return a dict of the context settings applied; it is
+    ``config`` is the resolved suite (a dict); ``rank`` is a ``harness.types.RankInfo``
+    (rank, local rank, world size). In a rehearsal this is the host's hook, not the target's. Return a dict of the context settings applied; it is
     recorded under ``environment.device_context``. Required of every backend.
     """
 
@@ -52,7 +52,7 @@ def bench_config_defaults():
 
 @hookspec(firstresult=True)
 def bench_supported_phases(config):
-    """The phases this backend can run (a subset of ``harness.runner.PHASES``);
+    """The phases this backend can run (a subset of ``harness.types.PHASES``);
     the default is all of them. An inference-only device returns fewer."""
 
 
@@ -81,11 +81,32 @@ def bench_distributed_init(config, rank):
 
 @hookspec(firstresult=True)
 def bench_amp(config):
-    """Mixed precision for training: return an ``AmpSettings``.
+    """Mixed precision for training: return a ``harness.types.AmpSettings`` (data, not
+    MindSpore objects: the core builds the loss-scale manager and gives the optimizer
+    the matching loss scale, as the zoo does).
 
     ``config["amp_level"]`` is ``"auto"`` (the backend chooses) or an explicit
     level the backend must honour or refuse with ``BenchError``; likewise
-    ``config["loss_scale"]``.
+    ``config["loss_scale"]``. ``harness.kit.amp_settings`` builds one from the config.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_jit_level(config):
+    """The MindSpore jit level the network is compiled with (``"O1"`` turns on graph-kernel
+    fusion, which the zoo uses on GPU), or None for MindSpore's default. The default answers
+    ``"O1"`` when the suite sets ``graph_kernel: true``.
+    """
+
+
+@hookspec(firstresult=True)
+def bench_rehearse(recipe, config):
+    """Host a rehearsal: run another device's ``recipe`` (a ``harness.types.Recipe``) on this
+    backend's device, for a few steps, before cluster time is spent on it.
+
+    Return ``(recipe_to_run, notes)``: the same recipe where this device can run it, else the
+    nearest setting it has, with one line per change in ``notes``; or None when this backend
+    cannot host rehearsals (the default).
     """
 
 
@@ -121,4 +142,5 @@ def bench_predictor(path, file_format, config):
 
 @hookspec
 def bench_record_metadata(config):
-    """Extra facts for the results record's ``environment`` (all plugins contribute a dict)."""
+    """Extra facts for the results record's ``environment``: a dict. The selected backend
+    and the core's defaults are called (other installed backends are not); their dicts merge."""

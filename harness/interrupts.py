@@ -1,13 +1,14 @@
-"""Ctrl-C that MindSpore cannot swallow.
+"""Ctrl-C and SIGTERM that MindSpore cannot swallow.
 
-While a graph runs, MindSpore's runtime installs its own SIGINT handler, which
-ends the process with status 143: no record, no checkpoint. So SIGINT is
-blocked in every thread (set before MindSpore starts any) and a watcher
-thread turns it into a KeyboardInterrupt in the main thread, which surfaces
-at the next Python step (in training: the end of the current sink chunk).
-A second Ctrl-C exits at once. Inside `deferred()` (training) the first Ctrl-C
-only raises a flag that the epoch-end callback reads, so the run stops at an
-epoch boundary with a checkpoint it can be resumed from.
+While a graph runs, MindSpore's runtime installs its own signal handlers, which
+end the process with status 143: no record, no checkpoint. So SIGINT and SIGTERM
+(what `timeout`, `docker stop`, CI cancellation and batch schedulers send) are
+blocked in every thread (set before MindSpore starts any) and a watcher thread
+turns either into a KeyboardInterrupt in the main thread, which surfaces at the
+next Python step (in training: the end of the current sink chunk). A second
+signal exits at once. Inside `deferred()` (training) the first one only raises
+a flag that the epoch-end callback reads, so the run stops at an epoch boundary
+with a checkpoint it can be resumed from.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import signal
 import sys
 import threading
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _installed = False
 _deferring = threading.Event()
 _pending = threading.Event()
@@ -27,10 +29,10 @@ def install_deferred_interrupts() -> None:
     if _installed or threading.current_thread() is not threading.main_thread():
         return
     _installed = True
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
     def watch() -> None:
-        signal.sigwait({signal.SIGINT})
+        signal.sigwait(STOP_SIGNALS)
         if _deferring.is_set():
             print("\ninterrupted: stopping at the end of this epoch with a checkpoint (Ctrl-C again to quit now)",
                   file=sys.stderr, flush=True)
@@ -38,7 +40,7 @@ def install_deferred_interrupts() -> None:
         else:
             print("\ninterrupted: stopping (Ctrl-C again to quit now)", file=sys.stderr, flush=True)
             _thread.interrupt_main()
-        signal.sigwait({signal.SIGINT})
+        signal.sigwait(STOP_SIGNALS)
         print("interrupted again: quitting without a record", file=sys.stderr, flush=True)
         os._exit(130)
 
@@ -46,8 +48,8 @@ def install_deferred_interrupts() -> None:
 
 
 def unblock_in_child() -> None:
-    """For subprocesses: the blocked mask is inherited across exec, give them a normal SIGINT."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    """For subprocesses: the blocked mask is inherited across exec, give them normal signals."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 class deferred:

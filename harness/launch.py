@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import BenchError, RunFailed
-from harness.interrupts import unblock_in_child
-from harness.plugins import RankInfo
-
-POLL_SECONDS = 0.5
+from harness.errors import BenchError
+from harness.types import RankInfo
 
 
 @dataclass(frozen=True)
@@ -117,102 +111,3 @@ class MsrunLauncher:
         ranks_here = list(range(first, first + local))
         return [ProcessSpec(argv=argv, env=interpreter_env(), log=log_dir / "msrun.log", ranks=ranks_here,
                             rank_logs={r: log_dir / f"worker_{r}.log" for r in ranks_here})]
-
-
-def supervise(processes: list[ProcessSpec], status_dir: Path, timeout_s: float | None = None) -> None:
-    """Run the processes until all exit; end everything as soon as one rank dies.
-
-    Each rank writes `status_dir/rank_<r>.pid` when it starts and `rank_<r>.done`
-    when it finished cleanly; a rank whose process is gone without `.done`
-    has died, whatever its launcher is still doing.
-    """
-    status_dir.mkdir(parents=True, exist_ok=True)
-    running: list[tuple[ProcessSpec, subprocess.Popen]] = []
-    for spec in processes:
-        spec.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(spec.log, "ab") as log:
-            proc = subprocess.Popen(spec.argv, env={**os.environ, **spec.env}, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=unblock_in_child)
-        running.append((spec, proc))
-    started = time.monotonic()
-    try:
-        while True:
-            try:
-                failed = _first_dead_rank(running, status_dir)
-            except RunFailed:
-                _stop_all(running, status_dir)
-                raise
-            if failed is not None:
-                _stop_all(running, status_dir)
-                rank, log = failed
-                raise RunFailed(f"rank {rank} died; see its log {log}")
-            if all(proc.poll() is not None for _, proc in running):
-                return
-            if timeout_s is not None and time.monotonic() - started > timeout_s:
-                _stop_all(running, status_dir)
-                raise RunFailed(f"the ranks did not finish within {timeout_s:.0f} s; logs in {status_dir.parent}")
-            time.sleep(POLL_SECONDS)
-    except KeyboardInterrupt:
-        _stop_all(running, status_dir)
-        raise
-
-
-def last_line(path: Path) -> str:
-    try:
-        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return ""
-    return lines[-1].strip()[:200] if lines else ""
-
-
-def _first_dead_rank(running, status_dir: Path) -> tuple[int, Path] | None:
-    for spec, proc in running:
-        code = proc.poll()
-        started = any((status_dir / f"rank_{rank}.pid").exists() for rank in spec.ranks)
-        if code is not None and code != 0 and not started:
-            raise RunFailed(f"the launcher ({Path(spec.argv[0]).name}) exited with {code} before any rank started: "
-                            f"{last_line(spec.log)} (log {spec.log})")
-        for rank in spec.ranks:
-            if (status_dir / f"rank_{rank}.done").exists():
-                continue
-            pid_file = status_dir / f"rank_{rank}.pid"
-            gone = code is not None
-            if not gone and pid_file.exists():
-                try:
-                    os.kill(int(pid_file.read_text() or 0), 0)
-                except (ProcessLookupError, ValueError):
-                    gone = True
-            if gone:
-                return rank, spec.rank_logs.get(rank, spec.log)
-    return None
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        group = os.getpgid(pid)
-        if group != os.getpgrp():
-            os.killpg(group, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _stop_all(running, status_dir: Path, grace_s: float = 5.0) -> None:
-    # A launcher may put its ranks in process groups of their own (msrun does): stop both.
-    rank_pids = []
-    for pid_file in status_dir.glob("rank_*.pid"):
-        try:
-            rank_pids.append(int(pid_file.read_text()))
-        except ValueError:
-            continue
-    for pid in rank_pids:
-        _signal_group(pid, signal.SIGKILL)
-    for _, proc in running:
-        if proc.poll() is None:
-            _signal_group(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    for _, proc in running:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
-            proc.wait()

@@ -6,7 +6,6 @@ backend is installing a package, never a core edit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable
 
@@ -14,42 +13,10 @@ import pluggy
 
 from harness import defaults, hookspecs
 from harness.errors import BenchError
+from harness.types import AmpSettings, Availability, DatasetOptions, RankInfo
 
 ENTRY_POINT_GROUP = "googlenet_bench.backends"
 REQUIRED_HOOKS = ("bench_describe", "bench_available", "bench_device_setup")
-
-
-@dataclass(frozen=True)
-class Availability:
-    ok: bool
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class RankInfo:
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-@dataclass(frozen=True)
-class AmpSettings:
-    level: str = "O0"
-    keep_batchnorm_fp32: bool | None = None
-    # None: no loss scaling; otherwise a mindspore LossScaleManager instance.
-    loss_scale_manager: Any = None
-    loss_scale: str = "none"
-
-
-@dataclass(frozen=True)
-class DatasetOptions:
-    num_parallel_workers: int = 2
-    sink_mode: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -128,6 +95,12 @@ class Backend:
 
     def amp(self, config: dict) -> AmpSettings:
         return self._call("bench_amp", config=config)
+
+    def jit_level(self, config: dict) -> str | None:
+        return self._call("bench_jit_level", config=config)
+
+    def rehearse(self, recipe, config: dict):
+        return self._call("bench_rehearse", recipe=recipe, config=config)
 
     def dataset_options(self, config: dict) -> DatasetOptions:
         return self._call("bench_dataset_options", config=config)

@@ -113,6 +113,48 @@ def environment() -> dict:
     }
 
 
+# How far a run got: a record is never replaced by one that got less far.
+STATUS_RANK = {"failed": 0, "diverged": 1, "aborted": 2, "export_mismatch": 3, "below_target": 3, "success": 4}
+ATTEMPTS_DIR = "attempts"
+
+
+def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, attempt: int) -> tuple[Path, Path | None]:
+    """Write this attempt's own account (run_dir/attempts/<n>.json), and the run's record
+    (results/<run>.json) unless the one there got further. Returns (attempt file, run record
+    written or None when the earlier record was kept)."""
+    attempt_path = write_record(Path(run_dir) / ATTEMPTS_DIR / f"{attempt}.json", record)
+    run_record = Path(results_dir) / f"{run_id}.json"
+    if run_record.exists():
+        try:
+            earlier = json.loads(run_record.read_text(encoding="utf-8")).get("status")
+        except (OSError, ValueError, AttributeError):
+            earlier = None
+        if STATUS_RANK.get(earlier, -1) > STATUS_RANK.get(record["status"], -1):
+            return attempt_path, None
+    return attempt_path, write_record(run_record, record)
+
+
+def epochs_logged(path: Path, up_to_epoch: int) -> list[dict]:
+    """The epoch_stop events of an event log up to an epoch (a resumed run's earlier epochs)."""
+    by_epoch = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            event = json.loads(line.removeprefix(EVENT_PREFIX))
+        except ValueError:
+            continue  # a line cut short by a crash
+        if isinstance(event, dict) and event.get("key") == "epoch_stop" and isinstance(event.get("value"), int) \
+                and event["value"] <= up_to_epoch and isinstance(event.get("metadata"), dict):
+            by_epoch[event["value"]] = {"epoch": event["value"], **event["metadata"]}
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+EVENT_PREFIX = ":::MLLOG "
+
+
 class EventLog:
     """MLPerf-style events (run_start, epoch_start/stop, eval_accuracy, run_stop, status),
     kept in the record and streamed to a file as they happen, so a crashed run leaves its trail."""
@@ -128,7 +170,7 @@ class EventLog:
         self.events.append(event)
         if self._stream is not None:
             with open(self._stream, "a", encoding="utf-8") as handle:
-                handle.write(":::MLLOG " + json.dumps(strict_json(event), default=str) + "\n")
+                handle.write(EVENT_PREFIX + json.dumps(strict_json(event), default=str) + "\n")
 
 
 def read_record(path: str | Path) -> dict:

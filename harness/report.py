@@ -94,10 +94,24 @@ def run_summary(record: dict) -> str:
         if "skipped" in entry:
             lines.append(f"infer {file_format}: skipped ({entry['skipped']})")
         else:
-            agree = {True: "equals eval", False: "DIFFERS from eval", None: "no eval to compare"}[entry.get("matches_eval")]
+            agreement = entry.get("agreement") or {}
+            differing = agreement.get("images_disagreeing")
+            agree = ("no eval to compare" if entry.get("matches_eval") is None else
+                     "equals eval" if differing == 0 else
+                     f"{differing} images differ from eval, " + ("within" if entry["matches_eval"] else "BEYOND")
+                     + " the rule")
             latency = f"{entry['ms_per_batch']} ms/batch" if entry.get("ms_per_batch") else "one batch, not timed"
             lines.append(f"infer {file_format}: top-1 {percent(entry['top1'])} over {entry['images']:,} images, "
                          f"{latency} ({agree})")
+    rehearsal = figures.get("rehearsal")
+    if rehearsal:
+        lines.append(f"rehearsal of {record['backend']}'s recipe on {rehearsal['host']}: "
+                     + (", ".join(rehearsal["notes"]) or "run as the device runs it"))
+    cell = figures.get("trained_cell")
+    if cell:
+        scale = f", sens {cell['sens']:g}" if cell.get("sens") not in (None, 1.0) else ""
+        lines.append(f"trained with {cell['cell']}{scale}, optimizer loss scale {cell.get('optimizer_loss_scale')}, "
+                     f"jit level {cell.get('jit_level') or 'default'}")
     transfer = figures.get("transfer")
     if transfer:
         lines.append(f"transfer: top-1 {percent(transfer['top1_pretrained'])} from the pretrained backbone vs "

@@ -10,8 +10,9 @@ from typing import Any, Callable
 import yaml
 
 from harness.errors import BenchError
+from harness.types import AMP_LEVELS, EXPORT_EXTENSIONS, LOSS_SCALES
 
-EXPORT_FORMATS = ("MINDIR", "ONNX", "AIR")
+EXPORT_FORMATS = tuple(EXPORT_EXTENSIONS)
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 
 
@@ -69,9 +70,9 @@ SCHEMA: dict[str, Field] = {
     "weight_decay": _field(NUMBER, 5e-4, _non_negative, ">= 0"),
     "weight_decay_on": _field(str, "all", _one_of("all", "weights_only")),
     "label_smoothing": _field(NUMBER, 0.0, lambda v: 0 <= v < 1, "in [0, 1)"),
-    "loss_scale": _field(str, "none", _one_of("none", "fixed", "dynamic")),
+    "loss_scale": _field(str, "none", _one_of(*LOSS_SCALES)),
     "loss_scale_value": _field(NUMBER, 1024, _positive, "> 0"),
-    "amp_level": _field(str, "auto", _one_of("auto", "O0", "O1", "O2", "O3")),
+    "amp_level": _field(str, "auto", _one_of("auto", *AMP_LEVELS)),
     "keep_batchnorm_fp32": _field((bool, NONE), False),
     "ckpt_every_epochs": _field(int, 5, _positive, "> 0"),
     "ckpt_keep": _field(int, 10, _positive, "> 0"),
@@ -82,9 +83,13 @@ SCHEMA: dict[str, Field] = {
     "transfer": _field(bool, False),
     "freeze_backbone": _field(bool, False),
     "compare_scratch": _field(bool, False),
-    "graph_kernel": _field(bool, False),
+    "graph_kernel": _field((bool, NONE), None),  # null: the device's choice (the zoo fuses on GPU)
     "corrupt_images": _field(str, "fail", _one_of("fail", "skip")),
+    # Validity: a run is `success` only within these.
     "min_top1": _field((NUMBER, NONE), None, lambda v: v is None or 0 <= v <= 1, "in [0, 1]"),
+    "divergence_loss_factor": _field(NUMBER, 4.0, lambda v: v > 1, "> 1"),
+    "infer_max_disagree": _field(NUMBER, 0.002, lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "infer_max_top1_diff": _field(NUMBER, 0.002, lambda v: 0 <= v <= 1, "in [0, 1]"),
 }
 
 

@@ -85,7 +85,8 @@ def run_bench(*args: str, timeout: float = 600, env: dict | None = None):
 
 
 # A digits run small enough for a test: 4 steps per epoch, 100 images scored.
-SHORT_DIGITS = ("--set", "epochs=2", "--set", "train_samples=256", "--set", "eval_samples=100")
+# min_top1=null: the digits floor (0.97) is for the full recipe, not for a 2-epoch test run.
+SHORT_DIGITS = ("--set", "epochs=2", "--set", "train_samples=256", "--set", "eval_samples=100", "--set", "min_top1=null")
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,12 @@ import pytest
 
 from backends import ascend
 from backends.ascend.rank_table import RankTableLauncher, load_rank_table
-from harness import defaults
+from harness import kit
 from harness.errors import BenchError
 from harness.launch import LaunchRequest, MsrunLauncher, NodeSpec
-from harness.plugins import Backends, RankInfo
+from harness.plugins import Backends
+from harness.training import loss_scale_manager
+from harness.types import RankInfo
 from harness.suites import load_suite
 from plugins.mindspore_api import Recorder, communication_init_problems, set_context_problems, set_device_problems
 
@@ -47,6 +49,11 @@ def npu_present(monkeypatch):
 
 # -- availability and device set-up ------------------------------------------------
 
+NPU_HERE = ascend.bench_available().ok
+absent_device_only = pytest.mark.skipif(NPU_HERE, reason="an Ascend NPU is present on this machine")
+
+
+@absent_device_only
 def test_ascend_is_refused_here_naming_the_missing_device_and_cann(backend):
     availability = backend.available()
     assert not availability.ok
@@ -54,6 +61,7 @@ def test_ascend_is_refused_here_naming_the_missing_device_and_cann(backend):
     assert "\n" not in availability.reason
 
 
+@absent_device_only
 def test_device_setup_refuses_without_a_device_in_one_line():
     # No stand-in: this machine really has no /dev/davinci*.
     with pytest.raises(BenchError, match=r"^Ascend rank 0: no Ascend NPU device \(/dev/davinci"):
@@ -90,22 +98,26 @@ def test_every_context_argument_is_one_mindspore_accepts(npu_present):
 
 def test_amp_is_o2_without_loss_scale_for_cifar10(backend):
     amp = backend.amp(load_suite("cifar10-full"))
-    assert (amp.level, amp.keep_batchnorm_fp32, amp.loss_scale_manager, amp.loss_scale) == ("O2", False, None, "none")
+    assert (amp.level, amp.keep_batchnorm_fp32, amp.loss_scale, amp.optimizer_loss_scale) == ("O2", False, "none", 1.0)
+    assert loss_scale_manager(amp) is None  # passed to Model explicitly: left out, O2 would scale dynamically
 
 
 def test_amp_is_o2_with_the_zoos_fixed_loss_scale_1024_for_imagenet(backend):
     from mindspore.train import FixedLossScaleManager
 
     amp = backend.amp(load_suite("imagenet-full"))
-    manager = amp.loss_scale_manager
+    manager = loss_scale_manager(amp)
     assert amp.level == "O2" and amp.loss_scale == "fixed" and isinstance(manager, FixedLossScaleManager)
     assert (manager.get_loss_scale(), manager.get_drop_overflow_update()) == (1024, False)
+    assert amp.optimizer_loss_scale == 1024  # the zoo's Momentum(loss_scale=1024) divides the gradients back
 
 
 def test_amp_dynamic_loss_scale_is_the_zoos_65536_factor_2_window_2000(backend):
     from mindspore.train import DynamicLossScaleManager
 
-    manager = backend.amp(load_suite("imagenet-full", ["loss_scale=dynamic"])).loss_scale_manager
+    amp = backend.amp(load_suite("imagenet-full", ["loss_scale=dynamic"]))
+    manager = loss_scale_manager(amp)
+    assert amp.optimizer_loss_scale == 1.0  # the dynamic manager unscales; the optimizer must not
     assert isinstance(manager, DynamicLossScaleManager)
     assert (manager.get_loss_scale(), manager.scale_factor, manager.scale_window) == (65536, 2, 2000)
 
@@ -118,8 +130,7 @@ def test_exports_mindir_air_and_onnx(backend):
 
 def test_distributed_init_asks_the_shared_data_parallel_start_for_hccl(backend, monkeypatch):
     start = Recorder()
-    # raising=False: the shared helper is requested from harness/defaults.py; this pins the call the hook makes.
-    monkeypatch.setattr(defaults, "start_data_parallel", start, raising=False)
+    monkeypatch.setattr(kit, "start_data_parallel", start)
     rank = RankInfo(rank=3, local_rank=3, world_size=8)
     assert backend.distributed_init({}, rank) == "hccl"
     assert start.calls == [((rank,), {"backend_name": "hccl"})]

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from backends import gpu
-from harness import defaults
+from harness import kit
 from harness.errors import BenchError
-from harness.plugins import Backends, RankInfo
+from harness.plugins import Backends
+from harness.training import loss_scale_manager
+from harness.types import RankInfo
 from harness.suites import load_suite
 from plugins.mindspore_api import (Recorder, communication_init_problems, set_context_problems,
                                    set_device_problems)
@@ -34,12 +36,18 @@ def two_visible_gpus(monkeypatch):
     return calls
 
 
+GPU_HERE = gpu.bench_available().ok
+absent_device_only = pytest.mark.skipif(GPU_HERE, reason="a GPU is present on this machine")
+
+
+@absent_device_only
 def test_gpu_is_refused_here_naming_the_missing_driver(backend):
     availability = backend.available()
     assert not availability.ok
     assert "NVIDIA driver" in availability.reason and "\n" not in availability.reason
 
 
+@absent_device_only
 def test_device_setup_refuses_without_a_device_in_one_line():
     # No stand-in: this machine really has no NVIDIA driver.
     with pytest.raises(BenchError) as refusal:
@@ -56,8 +64,7 @@ def test_device_setup_uses_the_local_rank_as_device_id(backend, two_visible_gpus
 
     assert two_visible_gpus["set_device"].calls == [(("GPU", 1), {})]
     assert two_visible_gpus["set_context"].calls == [((), {"mode": mindspore.GRAPH_MODE})]
-    assert applied == {"mode": "GRAPH", "device_target": "GPU", "device_id": 1, "CUDA_VISIBLE_DEVICES": "4,5",
-                       "enable_graph_kernel": False}
+    assert applied == {"mode": "GRAPH", "device_target": "GPU", "device_id": 1, "CUDA_VISIBLE_DEVICES": "4,5"}
 
 
 def test_device_setup_refuses_a_local_rank_beyond_the_visible_devices(two_visible_gpus):
@@ -66,13 +73,10 @@ def test_device_setup_refuses_a_local_rank_beyond_the_visible_devices(two_visibl
     assert two_visible_gpus["set_device"].calls == []
 
 
-@pytest.mark.parametrize("graph_kernel", [False, True])
-def test_graph_kernel_fusion_is_switched_by_the_config(two_visible_gpus, graph_kernel):
-    config = load_suite("cifar10-full", [f"graph_kernel={str(graph_kernel).lower()}"])
-    applied = gpu.bench_device_setup(config=config, rank=RankInfo())
-    (_, context_kwargs), = two_visible_gpus["set_context"].calls
-    assert context_kwargs.get("enable_graph_kernel", False) is graph_kernel
-    assert applied["enable_graph_kernel"] is graph_kernel
+@pytest.mark.parametrize("setting, jit_level", [(None, "O1"), (True, "O1"), (False, None)])
+def test_graph_kernel_fusion_is_on_by_default_as_in_the_zoo(backend, setting, jit_level):
+    overrides = [] if setting is None else [f"graph_kernel={str(setting).lower()}"]
+    assert backend.jit_level(load_suite("cifar10-full", overrides)) == jit_level
 
 
 @pytest.mark.parametrize("graph_kernel", [False, True])
@@ -87,12 +91,13 @@ def test_every_context_argument_is_one_mindspore_accepts(two_visible_gpus, graph
 
 def test_amp_is_o2_with_the_zoos_keep_batchnorm_fp32_false(backend):
     amp = backend.amp(load_suite("cifar10-full"))
-    assert (amp.level, amp.keep_batchnorm_fp32, amp.loss_scale_manager, amp.loss_scale) == ("O2", False, None, "none")
+    assert (amp.level, amp.keep_batchnorm_fp32, amp.loss_scale, amp.optimizer_loss_scale) == ("O2", False, "none", 1.0)
+    assert loss_scale_manager(amp) is None  # passed to Model explicitly: left out, O2 would scale dynamically
 
 
 def test_amp_takes_dynamic_loss_scaling_on_gpu(backend):
     amp = backend.amp(load_suite("cifar10-full", ["loss_scale=dynamic"]))
-    manager = amp.loss_scale_manager
+    manager = loss_scale_manager(amp)
     assert (manager.get_loss_scale(), manager.scale_factor, manager.scale_window) == (65536, 2, 2000)
 
 
@@ -102,17 +107,13 @@ def test_exports_mindir_and_onnx(backend):
 
 def test_distributed_init_asks_the_shared_data_parallel_start_for_nccl(backend, monkeypatch):
     start = Recorder()
-    # raising=False: the shared helper is requested from harness/defaults.py; this pins the call the hook makes.
-    monkeypatch.setattr(defaults, "start_data_parallel", start, raising=False)
+    monkeypatch.setattr(kit, "start_data_parallel", start)
     rank = RankInfo(rank=1, local_rank=1, world_size=2)
     assert backend.distributed_init({}, rank) == "nccl"
     assert start.calls == [((rank,), {"backend_name": "nccl"})]
     assert communication_init_problems(("nccl",), {}) == []
 
 
-@pytest.mark.skipif(not hasattr(defaults, "start_data_parallel"),
-                    reason="harness.defaults.start_data_parallel(rank, backend_name=None) is not there yet "
-                           "(requested from the harness owner)")
 def test_the_shared_data_parallel_start_inits_nccl_then_averages_gradients(monkeypatch):
     import mindspore
     import mindspore.communication
@@ -130,6 +131,10 @@ def test_the_shared_data_parallel_start_inits_nccl_then_averages_gradients(monke
 
 def test_onnx_runs_on_the_cpu_provider_when_onnxruntime_has_no_cuda():
     # Real: this machine's onnxruntime is the CPU build.
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider")
     assert gpu.onnx_providers() == ["CPUExecutionProvider"]
 
 
@@ -146,9 +151,6 @@ def test_mindir_inference_is_left_to_the_default_graphcell(backend):
     assert gpu.bench_predictor(path="net.mindir", file_format="MINDIR", config={}) is None
 
 
-@pytest.mark.skipif(not hasattr(defaults, "onnx_predictor"),
-                    reason="harness.defaults.onnx_predictor(path, providers) is not there yet "
-                           "(requested from the harness owner)")
 def test_onnx_inference_through_the_gpu_backend_matches_the_network(backend, tmp_path):
     import mindspore
     import mindspore.nn as nn
@@ -161,6 +163,15 @@ def test_onnx_inference_through_the_gpu_backend_matches_the_network(backend, tmp
                           output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
     predict = backend.predictor(path, "ONNX", {})
     np.testing.assert_allclose(predict(images), net(mindspore.Tensor(images)).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_every_installed_gpu_plugin_version_is_probed_not_only_the_newest(monkeypatch, tmp_path):
+    old, new = tmp_path / "libmindspore_gpu.so.11.1", tmp_path / "libmindspore_gpu.so.11.6"
+    monkeypatch.setattr(kit, "mindspore_plugins", lambda pattern: [new, old])
+    monkeypatch.setattr(kit, "library_missing", lambda path, what, fix: None if path == old else f"{what} does not load")
+    assert gpu.plugin_problem() is None
+    monkeypatch.setattr(kit, "library_missing", lambda path, what, fix: f"{what} does not load")
+    assert gpu.plugin_problem() == "MindSpore's GPU plugin libmindspore_gpu.so.11.6 does not load"
 
 
 def test_the_mindspore_argument_checks_catch_wrong_calls():

@@ -15,7 +15,7 @@ from conftest import PROJECT_ROOT, SHORT_DIGITS, run_bench
 from harness.errors import BenchError
 from harness.record import RecordMoved, read_record, write_record
 
-SMALL = ("--set", "train_samples=128", "--set", "eval_samples=64", "--set", "ckpt_every_epochs=1",
+SMALL = ("--set", "min_top1=null", "--set", "train_samples=128", "--set", "eval_samples=64", "--set", "ckpt_every_epochs=1",
          "--set", "export_formats=[MINDIR]")
 
 
@@ -111,12 +111,12 @@ def test_too_little_disk_space_is_refused_before_training(tmp_path, monkeypatch)
     import shutil
     from collections import namedtuple
 
-    from harness.runner import Run, RunOptions
+    from harness.plan import RunOptions, make_plan
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 ** 9, 10 ** 9 - 10 ** 6, 10 ** 6))
     with pytest.raises(BenchError, match=r"has 1 MB free but this run writes about \d+ MB"):
-        Run(RunOptions(results_dir=tmp_path)).preflight()
+        make_plan(RunOptions(results_dir=tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import hookspecs
+from harness import hookdoc, hookspecs
 from harness.errors import BenchError
 from harness.plugins import REQUIRED_HOOKS, Backends
 
@@ -26,7 +26,13 @@ def test_the_four_builtin_backends_load_through_entry_points():
 @pytest.mark.parametrize("name", HOOKS)
 def test_every_hook_is_documented_in_its_spec_and_the_readme(name):
     assert getattr(hookspecs, name).__doc__.strip()
-    assert f"`{name}`" in (ROOT / "README.md").read_text(), f"README's plugin guide lacks {name}"
+    assert f"`{name}(" in (ROOT / "README.md").read_text(), f"README's plugin guide lacks {name}"
+
+
+@pytest.mark.parametrize("document", hookdoc.DOCUMENTS, ids=lambda path: path.name)
+def test_the_hook_tables_are_the_ones_the_hookspecs_generate(document):
+    text = document.read_text(encoding="utf-8")
+    assert hookdoc.rendered(text) == text, f"{document.name} drifted from harness/hookspecs.py: python -m harness.hookdoc"
 
 
 def test_every_builtin_backend_implements_the_required_hooks():

@@ -14,7 +14,7 @@ from conftest import PROJECT_ROOT, SHORT_DIGITS, run_bench
 pytestmark = pytest.mark.slow
 
 # 2 steps an epoch, a checkpoint every epoch.
-RESUMABLE = ("--set", "epochs=4", "--set", "train_samples=128", "--set", "eval_samples=64",
+RESUMABLE = ("--set", "min_top1=null", "--set", "epochs=4", "--set", "train_samples=128", "--set", "eval_samples=64",
              "--set", "ckpt_every_epochs=1", "--set", "ckpt_keep=5", "--set", "export_formats=[MINDIR]")
 
 

@@ -11,26 +11,21 @@ from __future__ import annotations
 
 import os
 
-from harness import defaults
-from harness.defaults import amp_settings
-from harness.devices import device_nodes_missing, join_missing, library_missing, mindspore_plugin
+from harness import kit
 from harness.errors import BenchError
 from harness.hookspecs import hookimpl
-from harness.plugins import Availability
+from harness.types import Availability
 
 CANN_FIX = "install the CANN toolkit matching MindSpore 2.10 and source its set_env.sh"
 COMMUNICATION = "hccl"
 
 
 def plugin_problem() -> str | None:
-    plugin = mindspore_plugin("libmindspore_ascend.so*")
-    if plugin is None:
-        return "MindSpore's Ascend plugin (lib/plugin/libmindspore_ascend.so*) is not in this mindspore install"
-    return library_missing(plugin, f"MindSpore's Ascend plugin {plugin.name}", CANN_FIX)
+    return kit.first_loadable_plugin("libmindspore_ascend.so*", "Ascend plugin", CANN_FIX)
 
 
 def device_problem() -> str | None:
-    return device_nodes_missing("/dev/davinci[0-9]*", "Ascend NPU device")
+    return kit.device_nodes_missing("/dev/davinci[0-9]*", "Ascend NPU device")
 
 
 def device_id_of(rank) -> int:
@@ -45,7 +40,7 @@ def bench_describe():
 
 @hookimpl
 def bench_available():
-    problem = join_missing(device_problem(), plugin_problem())
+    problem = kit.join_missing(device_problem(), plugin_problem())
     return Availability(not problem, problem or "Ascend NPU device(s) and the CANN runtime are present")
 
 
@@ -77,13 +72,13 @@ def bench_launcher(config, launch):
 
 @hookimpl
 def bench_distributed_init(config, rank):
-    defaults.start_data_parallel(rank, backend_name=COMMUNICATION)
+    kit.start_data_parallel(rank, backend_name=COMMUNICATION)
     return COMMUNICATION
 
 
 @hookimpl
 def bench_amp(config):
-    return amp_settings(config, auto_level="O2")
+    return kit.amp_settings(config, auto_level="O2")
 
 
 @hookimpl

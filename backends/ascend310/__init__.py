@@ -5,20 +5,19 @@ page, matched to the CANN version on the machine.
 
 In a harness run (--phases infer --backend ascend310 --model FILE.mindir) the
 infer phase gets a `LiteModel` from bench_predictor and scores it over the
-evaluation split like any backend. The zoo's own file-based flow (each image
-pre-processed to a .bin file, results written per image, then post-processed)
-is `flow.run`; preprocess.py and postprocess.py document its files. The model
-takes batch size 1, as the zoo's 310 flow requires.
+evaluation split like any backend, in memory: the figures the zoo's 310 table
+reports (top-1, top-5 on ImageNet, mean latency per image) without its
+per-image .bin files. The model takes batch size 1, as the zoo's 310 flow requires.
 """
 from __future__ import annotations
 
 import importlib.util
 
 from backends.ascend310.lite import LITE_FIX, LiteModel, device_id
-from harness.devices import device_nodes_missing, join_missing
+from harness import kit
 from harness.errors import BenchError
 from harness.hookspecs import hookimpl
-from harness.plugins import Availability
+from harness.types import Availability
 
 
 def lite_problem() -> str | None:
@@ -26,7 +25,7 @@ def lite_problem() -> str | None:
 
 
 def device_problem() -> str | None:
-    return device_nodes_missing("/dev/davinci[0-9]*", "Ascend 310 device")
+    return kit.device_nodes_missing("/dev/davinci[0-9]*", "Ascend 310 device")
 
 
 @hookimpl
@@ -36,7 +35,7 @@ def bench_describe():
 
 @hookimpl
 def bench_available():
-    problem = join_missing(device_problem(), lite_problem())
+    problem = kit.join_missing(device_problem(), lite_problem())
     return Availability(not problem, problem or "Ascend 310 device(s) and MindSpore Lite are present")
 
 

@@ -1,4 +1,4 @@
-"""CPU backend: MindSpore's CPU runtime in GRAPH mode.
+"""CPU backend: MindSpore's CPU runtime in GRAPH mode; also the host of rehearsals.
 
 Defaults measured on a 2-core x86-64 machine (../shared/PLATFORM_NOTES.md):
 GRAPH mode with dataset sink is the fastest set-up; AMP is 1.6-2.3x slower
@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import os
 
-from harness.defaults import amp_settings
 from harness.hookspecs import hookimpl
-from harness.plugins import Availability, DatasetOptions
+from harness.kit import amp_settings
 from harness.record import cpu_model
+from harness.types import Availability, DatasetOptions
+
+NO_DYNAMIC_LOSS_SCALE = "MindSpore's CPU runtime only takes no or a fixed loss scale"
+EXPORTS = ("MINDIR", "ONNX")
 
 
 @hookimpl
@@ -47,8 +50,7 @@ def bench_device_setup(config, rank):
 
 @hookimpl
 def bench_amp(config):
-    return amp_settings(config, auto_level="O0",
-                        refuse_dynamic_loss_scale="MindSpore's CPU runtime only takes no or a fixed loss scale")
+    return amp_settings(config, auto_level="O0", refuse_dynamic_loss_scale=NO_DYNAMIC_LOSS_SCALE)
 
 
 @hookimpl
@@ -58,4 +60,26 @@ def bench_dataset_options(config):
 
 @hookimpl
 def bench_export_formats(config):
-    return ["MINDIR", "ONNX"]
+    return list(EXPORTS)
+
+
+@hookimpl
+def bench_rehearse(recipe, config):
+    """Another device's recipe on this CPU: AMP levels, fixed loss scales and jit levels run as
+    they are; what the CPU runtime lacks is replaced by its nearest setting, and said."""
+    notes, changes = [], {}
+    amp = recipe.amp
+    if amp.loss_scale == "dynamic":
+        # Nearest: the dynamic manager's starting scale, held fixed, divided back by the optimizer.
+        changes["amp"] = amp.__class__(level=amp.level, keep_batchnorm_fp32=amp.keep_batchnorm_fp32,
+                                       loss_scale="fixed", loss_scale_value=amp.dynamic.init,
+                                       drop_overflow_update=False)
+        notes.append(f"{NO_DYNAMIC_LOSS_SCALE}: the dynamic loss scale (start {amp.dynamic.init:g}, "
+                     f"x{amp.dynamic.factor} every {amp.dynamic.window} steps) is rehearsed as a fixed "
+                     f"scale of {amp.dynamic.init:g}")
+    unsupported = [f for f in recipe.export_formats if f not in EXPORTS]
+    if unsupported:
+        changes["export_formats"] = tuple(f for f in recipe.export_formats if f in EXPORTS)
+        notes.append(f"MindSpore exports {', '.join(unsupported)} only on the device itself: rehearsing "
+                     f"{', '.join(changes['export_formats'])}")
+    return recipe.with_changes(**changes), notes

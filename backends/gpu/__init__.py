@@ -1,42 +1,43 @@
 """GPU backend: NVIDIA GPUs through MindSpore's GPU plugin (CUDA 11.x), NCCL between ranks.
 
 As the zoo does on GPU: AMP O2 with keep_batchnorm_fp32=False (the suite's
-choice), no loss scale for CIFAR-10. Graph-kernel fusion is off unless the
-suite sets graph_kernel: true. Exports MINDIR and ONNX; ONNX inference runs on
-onnxruntime's CUDA provider when that build of onnxruntime is installed.
+choice), no loss scale for CIFAR-10, and graph-kernel fusion on (the zoo's
+`enable_graph_kernel=True`, which MindSpore 2.10 spells jit level "O1" on the
+network) unless the suite sets graph_kernel: false. Exports MINDIR and ONNX;
+ONNX inference runs on onnxruntime's CUDA provider when that build is installed.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 
-from harness import defaults
-from harness.defaults import amp_settings
-from harness.devices import cuda_device_count, join_missing, library_missing, mindspore_plugin
+from harness import kit
 from harness.errors import BenchError
 from harness.hookspecs import hookimpl
-from harness.plugins import Availability
+from harness.types import Availability
 
 CUDA_FIX = "install CUDA 11.6 (or 11.1) and cuDNN 8 and put their lib64 on LD_LIBRARY_PATH"
 COMMUNICATION = "nccl"
 
 
 def plugin_problem() -> str | None:
-    plugin = mindspore_plugin("libmindspore_gpu.so.*")
-    if plugin is None:
-        return "MindSpore's GPU plugin (lib/plugin/libmindspore_gpu.so.*) is not in this mindspore install"
-    return library_missing(plugin, f"MindSpore's GPU plugin {plugin.name}", CUDA_FIX)
+    # MindSpore ships one plugin per CUDA version (libmindspore_gpu.so.11.1, .11.6): any that loads will do.
+    return kit.first_loadable_plugin("libmindspore_gpu.so.*", "GPU plugin", CUDA_FIX)
 
 
-def context_settings(config: dict) -> dict:
-    """The keyword arguments for mindspore.set_context on this device."""
-    import mindspore as ms
-
-    settings = {"mode": ms.GRAPH_MODE}
-    if config["graph_kernel"]:
-        # MindSpore 2.10 still accepts this key but warns it is deprecated (pointing at
-        # jit_config={"jit_level": "O1"}); it is the switch MindSpore's fusion guide gives for GPU.
-        settings["enable_graph_kernel"] = True
-    return settings
+def cuda_device_count() -> tuple[int, str | None]:
+    """Visible CUDA devices through the driver API (honours CUDA_VISIBLE_DEVICES)."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0, "no NVIDIA driver (libcuda.so.1 not found): install the NVIDIA driver"
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0, "the NVIDIA driver found no usable CUDA device (cuInit failed)"
+    if count.value == 0:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        return 0, f"no CUDA device visible (CUDA_VISIBLE_DEVICES={visible!r})"
+    return count.value, None
 
 
 def onnx_providers() -> list:
@@ -59,7 +60,7 @@ def bench_describe():
 @hookimpl
 def bench_available():
     count, device_problem = cuda_device_count()
-    problem = join_missing(device_problem, plugin_problem())
+    problem = kit.join_missing(device_problem, plugin_problem())
     if problem:
         return Availability(False, problem)
     return Availability(True, f"{count} CUDA device(s) visible")
@@ -76,23 +77,27 @@ def bench_device_setup(config, rank):
     if rank.local_rank >= count:
         raise BenchError(f"GPU rank {rank.rank} needs device {rank.local_rank} but only {count} are visible: "
                          "lower --ranks or widen CUDA_VISIBLE_DEVICES")
-    settings = context_settings(config)
-    ms.set_context(**settings)
+    ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("GPU", rank.local_rank)
     return {"mode": "GRAPH", "device_target": "GPU", "device_id": rank.local_rank,
-            "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "(unset: all)"),
-            "enable_graph_kernel": settings.get("enable_graph_kernel", False)}
+            "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "(unset: all)")}
 
 
 @hookimpl
 def bench_distributed_init(config, rank):
-    defaults.start_data_parallel(rank, backend_name=COMMUNICATION)
+    kit.start_data_parallel(rank, backend_name=COMMUNICATION)
     return COMMUNICATION
 
 
 @hookimpl
 def bench_amp(config):
-    return amp_settings(config, auto_level="O2")
+    return kit.amp_settings(config, auto_level="O2")
+
+
+@hookimpl
+def bench_jit_level(config):
+    # The zoo's GPU branch turns graph-kernel fusion on; graph_kernel: false turns it off.
+    return None if config["graph_kernel"] is False else "O1"
 
 
 @hookimpl
@@ -104,5 +109,5 @@ def bench_export_formats(config):
 def bench_predictor(path, file_format, config):
     # MINDIR runs through the default GraphCell on the device set up above; only ONNX differs.
     if file_format == "ONNX":
-        return defaults.onnx_predictor(path, providers=onnx_providers())
+        return kit.onnx_predictor(path, providers=onnx_providers())
     return None

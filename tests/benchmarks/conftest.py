@@ -45,7 +45,8 @@ def digits_config():
 @pytest.fixture(scope="session")
 def cpu_device(digits_config):
     """The CPU backend's own device set-up (GRAPH mode, ONEDNN_MAX_CPU_ISA=AVX2), before any op runs."""
-    from harness.plugins import Backends, RankInfo
+    from harness.plugins import Backends
+    from harness.types import RankInfo
 
     backend = Backends().select("cpu")
     return backend, backend.device_setup(digits_config, RankInfo())

@@ -73,10 +73,12 @@ def bare_loop(config: dict) -> list[float]:
 def harness_run(overrides: list[str], results_dir: Path) -> list[float]:
     """ms/step of each epoch after the first, as the harness's train phase records it."""
     from harness.record import read_record
-    from harness.runner import Run, RunOptions
+    from harness.plan import RunOptions, make_plan
+    from harness.run import execute
 
-    options = RunOptions(suite=SUITE, backend=BACKEND, overrides=overrides, phases=["train"], results_dir=results_dir)
-    record = read_record(Run(options).execute())
+    options = RunOptions(suite=SUITE, backend=BACKEND, overrides=tuple(overrides), phases=("train",),
+                         results_dir=results_dir)
+    record = read_record(execute(make_plan(options)).record)
     return record["figures"]["train"]["ms_per_step_per_epoch"][1:]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from backends.cpu import bench_available, use_cpu  # noqa: F401  (bench_available: re-exported hook)
 from harness.hookspecs import hookimpl
-from harness.plugins import DatasetOptions
+from harness.types import DatasetOptions
 
 KERNEL_THREADS = 2
 DATA_WORKERS = 1

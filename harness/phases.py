@@ -1,0 +1,176 @@
+"""The phases but training (harness.train_phase): each a function of the plan and the state the
+phases share, returning the figures it measured. A result that is not valid adds a verdict."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import BenchError
+from harness.plan import Plan
+from harness.record import EventLog
+from harness.types import EXPORT_EXTENSIONS
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Verdict:
+    """Why a finished run is not a valid result: its status and a one-line reason."""
+
+    status: str
+    reason: str
+
+
+@dataclass
+class RunState:
+    events: EventLog
+    net: object = None
+    dataset_options: object = None
+    device_context: dict = field(default_factory=dict)
+    survey: object = None
+    train_split: object = None
+    eval_split: object = None
+    evaluated: object = None  # the eval phase's Score
+    exports: dict[str, Path] = field(default_factory=dict)
+    rank_report: dict = field(default_factory=dict)  # what this rank tells the parent
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+def mb(path: Path) -> float:
+    return round(path.stat().st_size / MB, 2)
+
+
+def setup(plan: Plan, state: RunState) -> dict:
+    import mindspore as ms
+
+    from harness.checkpoints import freeze_backbone, load_pretrained
+    from model import GoogleNet, count_parameters
+
+    config, options = plan.config, plan.options
+    ms.set_seed(config["seed"])
+    state.device_context = plan.device.device_setup(config, plan.rank)
+    if plan.rank.world_size > 1:
+        state.device_context["communication"] = plan.device.distributed_init(config, plan.rank)
+        state.rank_report["communication"] = state.device_context["communication"]
+    state.dataset_options = plan.device.dataset_options(config)
+    state.net = GoogleNet(config["num_classes"])
+    figures = {"parameters": count_parameters(state.net), "recipe": plan.recipe.describe()}
+    if plan.rehearsal:
+        figures["rehearsal"] = plan.rehearsal.describe(plan.recipe)
+    if options.checkpoint:
+        figures["loaded_checkpoint"] = load_pretrained(state.net, options.checkpoint, replace_head=False)
+    if options.pretrained:
+        figures["pretrained"] = load_pretrained(state.net, options.pretrained, config["transfer"])
+    if config["freeze_backbone"]:
+        figures["trainable_parameters"] = freeze_backbone(state.net)
+    return figures
+
+
+def data(plan: Plan, state: RunState) -> dict:
+    from datasets import build_split, validate_data
+
+    config, rank, workers = plan.config, plan.rank, state.dataset_options.num_parallel_workers
+    state.survey = validate_data(config, splits=())
+    if "train" in plan.phases:
+        state.train_split = build_split(config, "train", rank=rank.rank, world_size=rank.world_size,
+                                        num_parallel_workers=workers, survey=state.survey)
+        if rank.world_size > 1:
+            fresh = build_split(config, "train", rank=rank.rank, world_size=rank.world_size,
+                                num_parallel_workers=workers, survey=state.survey)
+            state.rank_report["first_batch_sha256"] = _first_batch_digest(fresh.dataset)
+    if rank.is_main and any(p in plan.phases for p in ("eval", "infer")):
+        state.eval_split = build_split(config, "eval", num_parallel_workers=workers, survey=state.survey)
+    splits = {"train": state.train_split, "eval": state.eval_split}
+    return {"data": {**{name: split.source if split else None for name, split in splits.items()},
+                     "skipped_corrupt": {name: split.skipped for name, split in splits.items() if split}}}
+
+
+def evaluate(plan: Plan, state: RunState) -> dict:
+    from harness.scoring import predictor_of, score
+
+    config = plan.config
+    result = score(predictor_of(state.net), state.eval_split.dataset, config["num_classes"])
+    state.evaluated = result
+    figures = {**result.figures(), "batch_size": state.eval_split.batch_size}
+    state.events.log("eval_accuracy", result.top1, images=result.images)
+    floor = config["min_top1"]
+    if floor is not None:
+        figures["min_top1"] = floor
+        if result.top1 < floor:
+            state.verdicts.append(Verdict("below_target", (
+                f"top-1 {result.top1:.4f} is below the suite's floor min_top1={floor} "
+                f"({result.correct_top1}/{result.images}); a shortened run can pass --set min_top1=null")))
+    found = {"eval": figures}
+    if config["compare_scratch"]:
+        from harness.train_phase import train_from_scratch
+
+        found["transfer"] = train_from_scratch(plan, state, result.top1)
+    return found
+
+
+def export(plan: Plan, state: RunState) -> dict:
+    import mindspore as ms
+    import numpy as np
+
+    config = plan.config
+    size = config["image_size"]
+    batch = config["export_batch_size"] or config["eval_batch_size"] or config["batch_size"]
+    example = ms.Tensor(np.ones((batch, 3, size, size), dtype=np.float32))
+    state.net.set_train(False)
+    figures = {}
+    for file_format in plan.recipe.export_formats:
+        path = plan.device.export(state.net, example, file_format,
+                                  plan.run_dir / f"googlenet{EXPORT_EXTENSIONS[file_format]}")
+        if path is None:
+            raise BenchError(f"backend {plan.device.name!r} lists {file_format} but wrote nothing")
+        state.exports[file_format] = Path(path)
+        figures[file_format] = {"path": str(path), "mb": mb(Path(path)), "batch_size": batch}
+    return {"export": figures}
+
+
+def infer(plan: Plan, state: RunState) -> dict:
+    from harness.scoring import AgreementRule, score
+
+    targets = {**state.exports, **dict(plan.models)}
+    rule = AgreementRule.for_amp_level(plan.recipe.amp.level, plan.config)
+    figures, inferred_any = {}, False
+    for file_format, path in targets.items():
+        predict = plan.device.predictor(path, file_format, plan.config)
+        if predict is None:
+            figures[file_format] = {"skipped": f"backend {plan.device.name!r} cannot run {file_format}"}
+            continue
+        result = score(predict, state.eval_split.dataset, plan.config["num_classes"])
+        inferred_any = True
+        entry = {"path": str(path), **result.figures()}
+        if state.evaluated is not None:
+            entry["agreement"] = rule.judge(state.evaluated, result)
+            entry["matches_eval"] = entry["agreement"]["agrees"]
+        figures[file_format] = entry
+        state.events.log("infer_accuracy", result.top1, format=file_format)
+    if not inferred_any:
+        raise BenchError(f"backend {plan.device.name!r} cannot infer from {', '.join(targets)}: "
+                         "give a --model in a format it runs, or leave infer out of --phases")
+    mismatched = [f for f, e in figures.items() if e.get("matches_eval") is False]
+    if mismatched:
+        detail = "; ".join(f"{f}: {figures[f]['agreement']['images_disagreeing']} images disagree, top-1 differs by "
+                           f"{figures[f]['agreement']['top1_diff']}" for f in mismatched)
+        state.verdicts.append(Verdict("export_mismatch", f"inference from {', '.join(mismatched)} disagrees with "
+                                                         f"eval beyond the rule ({rule.reason}): {detail}"))
+    return {"infer": figures}
+
+
+def _first_batch_digest(dataset) -> str:
+    """Hash of the first batch a rank's shard yields (a fresh pipeline with the run's seed)."""
+    images, labels = next(dataset.create_tuple_iterator(num_epochs=1, output_numpy=True))
+    return hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
+
+
+def parameters_digest(net) -> str:
+    """One hash over the trainable parameters: equal across ranks iff data-parallel kept them in sync.
+    (BatchNorm's moving statistics are left out: each rank computes them from its own shard.)"""
+    digest = hashlib.sha256()
+    for param in sorted(net.trainable_params(), key=lambda param: param.name):
+        digest.update(param.name.encode())
+        digest.update(param.asnumpy().tobytes())
+    return digest.hexdigest()

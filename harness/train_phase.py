@@ -1,0 +1,143 @@
+"""The training phase, top to bottom: build the Model from the recipe, resume, train with the
+timing, divergence and Ctrl-C callbacks, then the figures; and the scratch comparison."""
+from __future__ import annotations
+
+import sys
+import time
+
+from harness.errors import RunFailed
+from harness.phases import RunState, mb, parameters_digest
+from harness.plan import Plan
+
+
+def train(plan: Plan, state: RunState) -> dict:
+    import mindspore as ms
+    from mindspore.train import CheckpointConfig, ModelCheckpoint
+
+    from harness import checkpoints, interrupts
+    from harness.callbacks import DivergenceRule, Progress, StopOnInterrupt, TrainTimer
+    from harness.schedules import learning_rates
+    from harness.training import build_model, trained_cell
+
+    config, split, rank, events = plan.config, state.train_split, plan.rank, state.events
+    lrs = learning_rates(config, split.steps)
+    model, optimizer = build_model(state.net, config, plan.recipe, lrs)
+    done_epochs = _resume(plan, state, optimizer) if plan.resume else 0
+    progress = Progress(config["epochs"]) if rank.is_main else (lambda figures: None)
+
+    def on_epoch(figures):
+        events.log("epoch_stop", figures.epoch, loss=figures.loss, lr=figures.lr,
+                   ms_per_step=round(figures.ms_per_step, 2))
+        progress(figures)
+
+    timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs,
+                       on_epoch_start=lambda epoch: events.log("epoch_start", epoch),
+                       divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])))
+    prefix, checkpoint_dir = checkpoints.checkpoint_prefix(config), plan.run_dir / checkpoints.CHECKPOINT_DIR
+    callbacks = [timer]
+    if rank.is_main:
+        checkpoint_config = CheckpointConfig(save_checkpoint_steps=config["ckpt_every_epochs"] * split.steps,
+                                             keep_checkpoint_max=config["ckpt_keep"], crc_check=True,
+                                             append_info=["epoch_num", "step_num"])
+        callbacks.append(ModelCheckpoint(prefix=prefix, directory=str(checkpoint_dir), config=checkpoint_config))
+    callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main))
+    events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs)
+    start = time.perf_counter()
+    figures = {"trained_cell": trained_cell(model)}
+    try:
+        if done_epochs < config["epochs"]:
+            with interrupts.deferred():
+                model.train(config["epochs"], split.dataset, callbacks=callbacks,
+                            dataset_sink_mode=state.dataset_options.sink_mode, initial_epoch=done_epochs)
+    finally:
+        checkpoints.remove_partial_files(checkpoint_dir)
+        figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, time.perf_counter() - start)
+        if plan.resume:
+            figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,
+                                  "from_epoch": done_epochs, "corrupt_checkpoints_skipped": list(plan.resume.skipped)}
+    state.rank_report["parameters_sha256"] = parameters_digest(state.net)
+    state.rank_report["ms_per_step_median"] = figures["train"].get("ms_per_step_median")
+    if timer.diverged is not None:
+        last_good = checkpoints.drop_checkpoints_from(checkpoint_dir, timer.diverged["epoch"])
+        figures["train"].update(diverged_at_step=timer.diverged["at_step"], divergence_rule=timer.diverged["rule"],
+                                last_good_checkpoint=str(last_good) if last_good else None)
+        raise RunFailed(f"training diverged at step {timer.diverged['at_step']}: {timer.diverged['rule']}; "
+                        "lower lr_init (--set lr_init=...)", status="diverged", figures=figures)
+    if rank.is_main:
+        weights = checkpoints.save_weights(state.net, plan.run_dir)
+        figures["weights"] = {"path": str(weights), "mb": mb(weights)}
+        saved = checkpoints.training_checkpoints(checkpoint_dir)
+        if saved:
+            figures["checkpoint"] = {"path": str(saved[-1]), "mb": mb(saved[-1]), "kept": len(saved)}
+    return figures
+
+
+def _resume(plan: Plan, state: RunState, optimizer) -> int:
+    """Load the checkpoint the plan chose into the network and optimizer; the epochs already done."""
+    import mindspore as ms
+
+    from harness.checkpoints import load_verified
+
+    point = plan.resume
+    for problem in point.skipped:
+        print(f"warning: {problem}; falling back to an older checkpoint", file=sys.stderr)
+    if point.checkpoint is None:
+        print(f"resuming {plan.run_id}: it stopped before its first checkpoint, so it starts over", file=sys.stderr)
+        return 0
+    params = load_verified(point.checkpoint)
+    ms.load_param_into_net(state.net, params)
+    ms.load_param_into_net(optimizer, params)
+    state.events.log("resume", point.epoch, checkpoint=str(point.checkpoint), skipped=len(point.skipped))
+    print(f"resuming {plan.run_id} from {point.checkpoint.name} (epoch {point.epoch})", file=sys.stderr)
+    return point.epoch
+
+
+def _train_figures(plan: Plan, state: RunState, timer, optimizer, done_epochs: int, train_s: float) -> dict:
+    from harness.callbacks import EpochFigures, timing_summary
+    from harness.record import epochs_logged
+
+    split = state.train_split
+    earlier = [EpochFigures(e["epoch"], split.steps, e["ms_per_step"] * split.steps / 1000.0, float(e["loss"]),
+                            e.get("lr")) for e in epochs_logged(plan.run_dir / "events.log", done_epochs)] \
+        if done_epochs else []
+    epochs = earlier + timer.epochs
+    # Timing comes from this process's epochs only: a resumed run compiles again.
+    summary = timing_summary(timer.epochs)
+    global_batch = split.batch_size * plan.rank.world_size
+    median = summary.get("ms_per_step_median")
+    figures = {
+        "epochs": len(epochs), "steps_per_epoch": split.steps, "steps": len(epochs) * split.steps,
+        "optimizer_steps": int(optimizer.global_step.asnumpy()[0]), "batch_size": split.batch_size,
+        "global_batch": global_batch, "ranks": plan.rank.world_size, "images_per_epoch": split.images,
+        "final_loss": epochs[-1].loss if epochs else None,
+        "loss_per_epoch": [round(e.loss, 6) for e in epochs], "lr_per_epoch": [e.lr for e in epochs],
+        "ms_per_step_per_epoch": [round(e.ms_per_step, 2) for e in epochs], **summary,
+        "images_per_s": round(global_batch * 1000.0 / median, 1) if median else None,
+        "train_s": round(train_s, 2), "sink_mode": state.dataset_options.sink_mode,
+    }
+    return figures
+
+
+def train_from_scratch(plan: Plan, state: RunState, pretrained_top1: float) -> dict:
+    """Train a fresh network for the same steps, so a pretrained start's benefit is measured, not claimed."""
+    import mindspore as ms
+
+    from datasets import build_split
+    from harness.schedules import learning_rates
+    from harness.scoring import predictor_of, score
+    from harness.training import build_model
+    from model import GoogleNet
+
+    config = plan.config
+    print("training the same suite from scratch for comparison", file=sys.stderr)
+    ms.set_seed(config["seed"])
+    net = GoogleNet(config["num_classes"])
+    split = build_split(config, "train", num_parallel_workers=state.dataset_options.num_parallel_workers,
+                        survey=state.survey)
+    model, _ = build_model(net, config, plan.recipe, learning_rates(config, split.steps))
+    model.train(config["epochs"], split.dataset, dataset_sink_mode=state.dataset_options.sink_mode)
+    scratch = score(predictor_of(net), state.eval_split.dataset, config["num_classes"])
+    state.events.log("scratch_accuracy", scratch.top1)
+    return {"pretrained": plan.options.pretrained, "steps": split.steps * config["epochs"],
+            "top1_pretrained": pretrained_top1, "top1_scratch": scratch.top1,
+            "top1_gain": round(pretrained_top1 - scratch.top1, 6), "freeze_backbone": config["freeze_backbone"]}
