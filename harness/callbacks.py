@@ -27,22 +27,23 @@ class EpochFigures:
 
 @dataclass(frozen=True)
 class DivergenceRule:
-    """A loss that is not finite, or above `factor` x ln(num_classes) (a fresh network starts
-    near ln(num_classes)), has diverged: the run stops at that epoch's end."""
+    """A loss that is not finite, or above `factor` x ln(max(num_classes, 10)), has diverged: the
+    run stops at that epoch's end. A fresh network starts near ln(num_classes); the floor of 10
+    classes keeps the ceiling above the bounce of a healthy run with few classes."""
 
     num_classes: int
     factor: float
 
     @property
     def ceiling(self) -> float:
-        return self.factor * math.log(max(self.num_classes, 2))
+        return self.factor * math.log(max(self.num_classes, 10))
 
     def broken_by(self, loss: float) -> str | None:
         if not math.isfinite(loss):
             return f"the loss is {loss} (not finite)"
         if loss > self.ceiling:
-            return (f"the loss {loss:.4g} exceeds divergence_loss_factor {self.factor:g} x ln({self.num_classes}) "
-                    f"= {self.ceiling:.4g}")
+            return (f"the loss {loss:.4g} exceeds divergence_loss_factor {self.factor:g} x "
+                    f"ln(max(num_classes, 10)) = {self.ceiling:.4g}")
         return None
 
 

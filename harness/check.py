@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.compare import global_batch, headline
+from harness.figures import global_batch, headline
 from harness.errors import BenchError
 from harness.report import percent
 

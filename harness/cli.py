@@ -64,7 +64,7 @@ def serve_as_msrun_scheduler() -> int:
     return 0
 
 
-def run_options(args) -> "RunOptions":
+def run_options(args):
     from harness.launch import LaunchRequest, NodeSpec
     from harness.plan import RunOptions
 

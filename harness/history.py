@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from harness.compare import MISSING, headline, trained_epochs
+from harness.figures import MISSING, headline, trained_epochs
 from harness.errors import BenchError
 from harness.record import read_record
 

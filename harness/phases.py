@@ -3,42 +3,12 @@ phases share, returning the figures it measured. A result that is not valid adds
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import BenchError
 from harness.plan import Plan
-from harness.record import EventLog
+from harness.state import RunState, Verdict, mb
 from harness.types import EXPORT_EXTENSIONS
-
-MB = 1024 * 1024
-
-
-@dataclass
-class Verdict:
-    """Why a finished run is not a valid result: its status and a one-line reason."""
-
-    status: str
-    reason: str
-
-
-@dataclass
-class RunState:
-    events: EventLog
-    net: object = None
-    dataset_options: object = None
-    device_context: dict = field(default_factory=dict)
-    survey: object = None
-    train_split: object = None
-    eval_split: object = None
-    evaluated: object = None  # the eval phase's Score
-    exports: dict[str, Path] = field(default_factory=dict)
-    rank_report: dict = field(default_factory=dict)  # what this rank tells the parent
-    verdicts: list[Verdict] = field(default_factory=list)
-
-
-def mb(path: Path) -> float:
-    return round(path.stat().st_size / MB, 2)
 
 
 def setup(plan: Plan, state: RunState) -> dict:
@@ -164,13 +134,3 @@ def _first_batch_digest(dataset) -> str:
     """Hash of the first batch a rank's shard yields (a fresh pipeline with the run's seed)."""
     images, labels = next(dataset.create_tuple_iterator(num_epochs=1, output_numpy=True))
     return hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
-
-
-def parameters_digest(net) -> str:
-    """One hash over the trainable parameters: equal across ranks iff data-parallel kept them in sync.
-    (BatchNorm's moving statistics are left out: each rank computes them from its own shard.)"""
-    digest = hashlib.sha256()
-    for param in sorted(net.trainable_params(), key=lambda param: param.name):
-        digest.update(param.name.encode())
-        digest.update(param.asnumpy().tobytes())
-    return digest.hexdigest()

@@ -3,6 +3,7 @@
 `make_plan(options)` resolves the suite, the backend (and, in a rehearsal, its host),
 the recipe, the phases, the formats, the data, the checkpoints and the launch into one
 frozen `Plan`. The phases then take the plan and return what they measured.
+This module is long because every check that can refuse a run lives here, in one place.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from harness import phases as phase_functions
 from harness.errors import BenchError, RunFailed
 from harness.plan import Plan
 from harness.record import SCHEMA_VERSION, EventLog, environment, keep_record, write_record
+from harness.state import RunState, Verdict
 from harness.types import MAIN_RANK_ONLY
 
 RANK0_RECORD = "record.rank0.json"  # rank 0's record of a multi-rank run, merged by the parent
@@ -53,7 +54,7 @@ def execute(plan: Plan) -> Outcome:
         files.started(rank.rank)
     events = EventLog(plan.run_dir / ("events.log" if rank.is_main else f"events.rank{rank.rank}.log"))
     events.log("run_start", suite=plan.config["name"], backend=plan.backend.name, rank=rank.rank)
-    state = phase_functions.RunState(events=events)
+    state = RunState(events=events)
     figures: dict = {}
     status, reason, failure = "success", None, None
     try:
@@ -97,7 +98,7 @@ def _rank0_figures(plan: Plan, state) -> dict:
     rank0 = read_record(path)
     state.device_context = rank0["environment"].get("device_context", {})
     if rank0["status"] != "success":
-        state.verdicts.append(phase_functions.Verdict(rank0["status"], rank0.get("error") or rank0["status"]))
+        state.verdicts.append(Verdict(rank0["status"], rank0.get("error") or rank0["status"]))
     return {key: value for key, value in rank0["figures"].items() if key not in ("total_s", "launch", "ranks")}
 
 

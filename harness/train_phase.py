@@ -6,12 +6,11 @@ import sys
 import time
 
 from harness.errors import RunFailed
-from harness.phases import RunState, mb, parameters_digest
+from harness.state import RunState, mb, parameters_digest
 from harness.plan import Plan
 
 
 def train(plan: Plan, state: RunState) -> dict:
-    import mindspore as ms
     from mindspore.train import CheckpointConfig, ModelCheckpoint
 
     from harness import checkpoints, interrupts

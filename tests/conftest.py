@@ -123,3 +123,43 @@ def pytest_terminal_summary(terminalreporter):
         f"reliability: {bad['passed'] + bad['failed']} bad-input cases tried, "
         f"{fault['passed'] + fault['failed']} faults injected; "
         f"{'no result lost and no traceback in any of them' if not lost else f'{lost} FAILED'}")
+
+
+def learnable_pixels(label: int, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    """A class colour plus noise: a few steps of training can tell classes apart, so a loss can fall."""
+    palette = np.array([[220, 40, 40], [40, 40, 220], [40, 200, 40], [200, 200, 40], [200, 40, 200],
+                        [40, 200, 200], [120, 120, 120], [250, 150, 50], [50, 150, 250], [150, 50, 100]])
+    return np.clip(palette[label % len(palette)] + rng.normal(0, 25, size=shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def learnable_imagenet_dir(tmp_path_factory) -> Path:
+    """An ImageNet-layout JPEG tree of 2 classes (16 train, 8 val images each) a network can learn in a few steps."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("imagenet-learnable")
+    rng = np.random.default_rng(30)
+    for folder, per_class in (("train", 16), ("val", 8)):
+        for label, name in enumerate(IMAGENET_CLASSES[:2]):
+            (root / folder / name).mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(learnable_pixels(label, (48, 56, 3), rng)).save(
+                    root / folder / name / f"{name}_{i}.JPEG", format="JPEG")
+    return root
+
+
+@pytest.fixture(scope="session")
+def learnable_cifar10_dir(tmp_path_factory) -> Path:
+    """The six CIFAR-10 binary files (10,000 records each) of class-coloured images."""
+    directory = tmp_path_factory.mktemp("cifar-10-learnable")
+    rng = np.random.default_rng(40)
+    for name in CIFAR_FILES:
+        labels = rng.integers(0, 10, size=CIFAR_RECORDS, dtype=np.uint8)
+        records = np.empty((CIFAR_RECORDS, CIFAR_RECORD_BYTES), dtype=np.uint8)
+        records[:, 0] = labels
+        palette_noise = np.stack([learnable_pixels(int(label), (1, 3), rng)[0] for label in range(10)])
+        colours = palette_noise[labels]  # (N, 3): one colour per record, by class
+        noise = rng.normal(0, 20, size=(CIFAR_RECORDS, 3, 32 * 32))
+        records[:, 1:] = np.clip(colours[:, :, None] + noise, 0, 255).astype(np.uint8).reshape(CIFAR_RECORDS, -1)
+        records.tofile(directory / name)
+    return directory
