@@ -103,12 +103,11 @@ def verify_for_network(path: Path, num_classes: int, flag: str, transfer: bool =
         raise BenchError(f"{flag} {path} is not a GoogleNet checkpoint (it has no {HEAD_WEIGHT}): "
                          "give a checkpoint this harness saved")
     classes = int(head.shape[0])
-    if classes != num_classes and flag == "--checkpoint":
-        raise BenchError(f"{flag} {path} was trained for {classes} classes but this suite has {num_classes}: "
-                         f"pass --set num_classes={classes} (or a checkpoint of this suite)")
-    if classes != num_classes and not transfer and flag == "--pretrained":
-        raise BenchError(f"{flag} {path} has a head for {classes} classes but this suite has {num_classes}: "
-                         "pass --set transfer=true to fine-tune it with a new head")
+    if classes != num_classes and not (transfer and flag == "--pretrained"):
+        fix = ("pass --set num_classes={0} (or a checkpoint of this suite)" if flag == "--checkpoint" else
+               "to fine-tune it to {1} classes with a new head, --set transfer=true").format(classes, num_classes)
+        raise BenchError(f"{flag} {path} does not fit this network: {HEAD_WEIGHT} is {tuple(head.shape)} there "
+                         f"but ({num_classes}, {head.shape[1]}) here: {fix}")
     network_values = sum(int(value.size) for name, value in params.items() if not name.startswith(TRAINING_STATE)
                          and not name.endswith(("moving_mean", "moving_variance")))
     if network_values != count_parameters_of(classes):

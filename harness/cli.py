@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness import commands
 from harness.errors import BenchError, RunFailed
+from harness.types import RAN_TO_THE_END
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -104,11 +105,13 @@ def cmd_run(argv: list[str]) -> int:
         return 130
     except RunFailed as exc:
         outcome = getattr(exc, "outcome", None)
+        if plan.worker and exc.status in RAN_TO_THE_END:
+            return 0  # e.g. diverged: rank 0's record says so, and the parent reports it
         if outcome is not None and not plan.worker:
             _say_where(outcome)
         raise
     if plan.worker:
-        return 0 if outcome.status == "success" else 1
+        return 0 if outcome.status in RAN_TO_THE_END else 1
     record = read_record(outcome.record)
     print(zoo_table([record]))
     print(run_summary(record))

@@ -13,7 +13,7 @@ from harness.errors import BenchError, RunFailed
 from harness.plan import Plan
 from harness.record import SCHEMA_VERSION, EventLog, environment, keep_record, write_record
 from harness.state import RunState, Verdict
-from harness.types import MAIN_RANK_ONLY
+from harness.types import MAIN_RANK_ONLY, RAN_TO_THE_END
 
 RANK0_RECORD = "record.rank0.json"  # rank 0's record of a multi-rank run, merged by the parent
 
@@ -107,7 +107,7 @@ def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | 
     record = _record(plan, state, figures, status, reason, started)
     if plan.worker:
         files.report(rank.rank, {"rank": rank.rank, "status": status, "error": reason, **state.rank_report},
-                     ok=status == "success")
+                     ok=status in RAN_TO_THE_END)
         if rank.is_main:
             write_record(plan.run_dir / RANK0_RECORD, record)
         return Outcome(status, reason, None, None)

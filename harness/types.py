@@ -18,6 +18,8 @@ LOSS_SCALES = ("none", "fixed", "dynamic")
 
 # A run's outcome. Only "success" is a valid result; every other status exits non-zero.
 STATUSES = ("success", "below_target", "export_mismatch", "diverged", "failed", "aborted")
+# A rank that ends with one of these ran to its end: the parent takes its status from rank 0's record.
+RAN_TO_THE_END = ("success", "below_target", "export_mismatch", "diverged")
 
 
 @dataclass(frozen=True)

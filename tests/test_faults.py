@@ -34,7 +34,8 @@ def test_diverging_loss_stops_within_an_epoch_and_keeps_the_last_good_checkpoint
     assert record["status"] == "diverged" and train["diverged_at_step"] > 0
     diverged_epoch = train["epochs"]
     assert diverged_epoch < 12 and train["diverged_at_step"] <= diverged_epoch * train["steps_per_epoch"]
-    assert train["loss_per_epoch"][-1] in ("inf", "nan", "-inf")
+    last = float(train["loss_per_epoch"][-1])  # not finite, or a finite explosion past the rule's ceiling
+    assert not np.isfinite(last) or last > 4 * np.log(10), train["loss_per_epoch"]
     last_good = Path(train["last_good_checkpoint"])
     saved = sorted(last_good.parent.glob("*.ckpt"))
     assert last_good in saved and all(f"-{diverged_epoch}_" not in p.name for p in saved)
