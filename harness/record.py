@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError, RunFailed
+from harness.shapes import (ANY_MAPPING, COUNT, FLAG, FRACTION, INTEGER, ISO_TIME, NUMBER, TEXT, Fields, ShapeError,
+                            conform, describe, either, list_of, map_of, nullable)
 
 SCHEMA_VERSION = 1
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,19 @@ def strict_json(value: Any) -> Any:
     return value
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it (os.umask can only be read by setting it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write JSON so that `path` is either absent, the old file, or the whole new file."""
     data = strict_json(data)
@@ -44,6 +59,7 @@ def write_json_atomic(path: Path, data: Any) -> Path:
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600; others on a shared results dir read records
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -151,15 +167,62 @@ def read_record(path: str | Path) -> dict:
         problem = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
         raise BenchError(f"results record {path} is not a record bench.py writes ({problem}): "
                          "rerun the suite") from None
+    return validate_record(record, f"results record {path}")
+
+
+# What a record holds that some reader (report, compare, check, history, baseline) uses, and its type.
+# Every figure block is optional (a failed run or a skipped phase has none); when present it is checked.
+_FILE_ENTRY = Fields({"path": TEXT, "mb": NUMBER}, required=("mb",))
+_SCORED = Fields({"top1": FRACTION, "top5": nullable(FRACTION), "images": COUNT, "correct_top1": nullable(COUNT),
+                  "ms_per_batch": nullable(NUMBER), "matches_eval": nullable(FLAG)}, required=("top1", "images"))
+FIGURES = Fields({
+    "parameters": nullable(COUNT),
+    "total_s": nullable(NUMBER),
+    "train": nullable(Fields({
+        "epochs": COUNT, "steps_per_epoch": COUNT, "steps": COUNT, "batch_size": COUNT, "global_batch": COUNT,
+        "ranks": COUNT, "images_per_epoch": COUNT, "final_loss": nullable(NUMBER),
+        "ms_per_step_median": nullable(NUMBER), "ms_per_step_p90": nullable(NUMBER),
+        "images_per_s": nullable(NUMBER), "compile_s": nullable(NUMBER)}, required=("steps",))),
+    "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT),
+                             "correct_top1": nullable(COUNT)})),
+    "export": nullable(map_of(_FILE_ENTRY)),
+    "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
+    "checkpoint": nullable(_FILE_ENTRY),
+    "weights": nullable(_FILE_ENTRY),
+    "transfer": nullable(Fields({"top1_pretrained": FRACTION, "top1_scratch": FRACTION, "steps": COUNT},
+                                required=("top1_pretrained", "top1_scratch", "steps"))),
+    "resumed": nullable(Fields({"from_epoch": COUNT, "from_checkpoint": TEXT}, required=("from_epoch", "from_checkpoint"))),
+    "ranks": nullable(Fields({"parameters_identical": FLAG, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
+                              "per_rank": list_of(ANY_MAPPING)})),
+})
+RECORD = Fields({
+    "suite": TEXT, "backend": TEXT, "status": TEXT, "error": nullable(TEXT), "run_id": nullable(TEXT),
+    "started": nullable(ISO_TIME),
+    "environment": Fields({"device": TEXT, "mindspore": TEXT,
+                           "git": nullable(Fields({"commit": nullable(TEXT), "dirty": nullable(FLAG)}))}),
+    "config": ANY_MAPPING,  # checked key by key against the suite schema, below
+    "figures": FIGURES,
+    "events": list_of(Fields({"time_ms": INTEGER, "key": TEXT, "metadata": ANY_MAPPING}, required=("key",))),
+}, required=("schema", "suite", "backend", "status", "environment", "config", "figures"),
+   expected="a results record (a JSON mapping)")
+
+
+def validate_record(record: Any, origin: str) -> dict:
+    """The record with every value a reader uses checked (non-finite "nan"/"inf" strings read as floats),
+    or a one-line BenchError naming the first wrong value, e.g. "figures.eval.top1 must be a number"."""
+    from harness.suites import validate_config
+
     if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
-        raise BenchError(f"{path} is not a googlenet-bench results record (no 'schema'/'figures')")
+        raise BenchError(f"{origin} is not a googlenet-bench results record (no 'schema'/'figures')")
     schema = record["schema"]
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
-        raise BenchError(f"results record {path} is malformed: 'schema' must be a positive whole number")
+        raise BenchError(f"{origin} is malformed: 'schema' must be a positive whole number")
     if schema > SCHEMA_VERSION:
-        raise BenchError(f"results record {path} has schema {record['schema']!r}, newer than this "
+        raise BenchError(f"{origin} has schema {describe(schema)}, newer than this "
                          f"harness reads ({SCHEMA_VERSION}): update googlenet-bench")
-    for key, kind in (("figures", dict), ("config", dict), ("environment", dict), ("suite", str), ("backend", str)):
-        if not isinstance(record.get(key), kind):
-            raise BenchError(f"results record {path} is malformed: {key!r} is missing or not a {kind.__name__}")
+    try:
+        record = conform(record, RECORD)
+    except ShapeError as exc:
+        raise BenchError(f"{origin} is malformed: {exc}") from None
+    record["config"] = validate_config(record["config"], f"{origin} is malformed: config", complete=False)
     return record

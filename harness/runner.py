@@ -120,6 +120,8 @@ class Run:
             if not Path(model).is_file():
                 raise BenchError(f"--model {model}: no such file")
             format_of(Path(model))
+            from harness.exported import check_exported_model
+            check_exported_model(model, self.config["image_size"])
         if any(p in self.phases for p in ("data", "train", "eval", "infer")):
             from datasets import validate_data
 

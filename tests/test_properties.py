@@ -229,7 +229,8 @@ VALID_RECORD = {
     "environment": {"mindspore": "2.10.0", "python": "3.11.9", "os": "Linux", "cpu_model": "AMD EPYC™ 9R14",
                     "cpu_cores": 2, "hostname": "bänch-01", "git": {"commit": "0" * 40, "dirty": False},
                     "device_context": {"ONEDNN_MAX_CPU_ISA": "AVX2"}},
-    "figures": {"parameters": 6_000_000, "train": {"ms_per_step_median": 271.5, "loss_per_epoch": [2.3, 1.1]},
+    "figures": {"parameters": 6_000_000, "train": {"steps": 44, "ms_per_step_median": 271.5,
+                                                        "loss_per_epoch": [2.3, 1.1]},
                 "eval": {"top1": 0.93, "top5": 0.99, "images": 360}, "data": {"train": "digits (train, 1437 images)"}},
     "events": [{"time_ms": 1, "key": "run_start", "value": None}, {"time_ms": 2, "key": "status", "value": "success"}],
 }
