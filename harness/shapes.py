@@ -77,8 +77,8 @@ NUMBER = Shape("a number", _number)
 
 
 def _fraction(value, where):
-    number = _number(value, where)
-    if not 0 <= number <= 1:
+    number = _number(value, where) if _is_int(value) or isinstance(value, float) else None
+    if number is None or not 0 <= number <= 1:
         raise ShapeError(where, "a fraction from 0 to 1", value)
     return number
 
