@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.errors import BenchError
 from harness.quiet import stderr_held
-from harness.shapes import ANY_MAPPING, TEXT, Fields, ShapeError, conform, list_of, nullable
+from harness.shapes import ANY_MAPPING, TEXT, Fields, ShapeError, conform
 
 RUN_FILE = "run.json"  # what a run needs to be continued: its resolved config and options
 HEAD_PREFIX = "classifier."
@@ -55,9 +55,7 @@ def save_run_file(run_dir: Path, config: dict, options: dict) -> None:
 
 
 # What a run needs from its run file to be continued; its config is checked as a suite file is.
-RUN_FILE_SHAPE = Fields({"config": ANY_MAPPING,
-                         "options": Fields({"backend": TEXT, "suite": TEXT, "phases": list_of(TEXT),
-                                            "pretrained": nullable(TEXT)}, required=("backend",))},
+RUN_FILE_SHAPE = Fields({"config": ANY_MAPPING, "options": Fields({"backend": TEXT}, required=("backend",))},
                         required=("config", "options"), expected="a mapping with config and options")
 
 

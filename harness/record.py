@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError, RunFailed
+from harness.suites import validate_config
 from harness.shapes import (ANY_MAPPING, COUNT, FLAG, FRACTION, INTEGER, ISO_TIME, NUMBER, TEXT, Fields, ShapeError,
                             conform, describe, either, list_of, map_of, nullable)
 
@@ -172,9 +173,9 @@ def read_record(path: str | Path) -> dict:
 
 # What a record holds that some reader (report, compare, check, history, baseline) uses, and its type.
 # Every figure block is optional (a failed run or a skipped phase has none); when present it is checked.
-_FILE_ENTRY = Fields({"path": TEXT, "mb": NUMBER}, required=("mb",))
-_SCORED = Fields({"top1": FRACTION, "top5": nullable(FRACTION), "images": COUNT, "correct_top1": nullable(COUNT),
-                  "ms_per_batch": nullable(NUMBER), "matches_eval": nullable(FLAG)}, required=("top1", "images"))
+_FILE_ENTRY = Fields({"mb": NUMBER}, required=("mb",))
+_SCORED = Fields({"top1": FRACTION, "top5": nullable(FRACTION), "images": COUNT, "ms_per_batch": nullable(NUMBER),
+                  "matches_eval": nullable(FLAG)}, required=("top1", "images"))
 FIGURES = Fields({
     "parameters": nullable(COUNT),
     "total_s": nullable(NUMBER),
@@ -183,8 +184,7 @@ FIGURES = Fields({
         "ranks": COUNT, "images_per_epoch": COUNT, "final_loss": nullable(NUMBER),
         "ms_per_step_median": nullable(NUMBER), "ms_per_step_p90": nullable(NUMBER),
         "images_per_s": nullable(NUMBER), "compile_s": nullable(NUMBER)}, required=("steps",))),
-    "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT),
-                             "correct_top1": nullable(COUNT)})),
+    "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
     "export": nullable(map_of(_FILE_ENTRY)),
     "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
     "checkpoint": nullable(_FILE_ENTRY),
@@ -210,8 +210,6 @@ RECORD = Fields({
 def validate_record(record: Any, origin: str) -> dict:
     """The record with every value a reader uses checked (non-finite "nan"/"inf" strings read as floats),
     or a one-line BenchError naming the first wrong value, e.g. "figures.eval.top1 must be a number"."""
-    from harness.suites import validate_config
-
     if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
         raise BenchError(f"{origin} is not a googlenet-bench results record (no 'schema'/'figures')")
     schema = record["schema"]

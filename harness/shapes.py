@@ -97,11 +97,11 @@ def _iso_time(value, where):
 ISO_TIME = Shape("an ISO date and time", _iso_time)
 
 
-def nullable(shape: Shape) -> Shape:
+def nullable(shape: Shape | Fields) -> Shape:
     return Shape(f"{shape.expected} or null", lambda v, where: None if v is None else shape(v, where))
 
 
-def list_of(shape: Shape) -> Shape:
+def list_of(shape: Shape | Fields) -> Shape:
     def convert(value, where):
         if not isinstance(value, list):
             raise ShapeError(where, f"a list of {shape.expected}", value)
@@ -109,7 +109,7 @@ def list_of(shape: Shape) -> Shape:
     return Shape(f"a list of {shape.expected}", convert)
 
 
-def map_of(shape: Shape) -> Shape:
+def map_of(shape: Shape | Fields) -> Shape:
     """A mapping of any names (e.g. export formats) to values of one shape."""
     def convert(value, where):
         if not isinstance(value, dict):
@@ -122,7 +122,7 @@ def map_of(shape: Shape) -> Shape:
 class Fields:
     """A mapping whose named keys have these shapes; `required` ones must be present, other keys pass."""
 
-    shapes: dict[str, Shape]
+    shapes: dict[str, Shape | Fields]
     required: tuple[str, ...] = field(default=())
     expected: str = "a mapping"
 
