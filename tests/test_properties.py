@@ -177,6 +177,28 @@ def test_a_valid_suite_with_one_value_replaced_by_random_yaml_text(scratch, key,
 
 @pytest.mark.bad_input
 @PROPERTY
+@given(st.sampled_from(sorted(DIGITS_SUITE)), st.one_of(st.integers(), st.booleans(), st.none(), st.floats(0, 1),
+                                                         st.text(alphabet="abcXYZ019_", max_size=8)).map(json.dumps),
+       st.booleans())
+def test_a_suite_file_setting_any_key_twice_is_refused_naming_it(scratch, key, value_text, quoted):
+    """The shipped digits suite with one of its keys set again at the end (quoted or not: the same key)."""
+    again = json.dumps(key) if quoted else key
+    document = yaml.safe_dump(DIGITS_SUITE, sort_keys=False, width=float("inf")) + f"{again}: {value_text}\n"
+    first_line = list(DIGITS_SUITE).index(key) + 1  # safe_dump writes one line per key of this suite
+    with pytest.raises(BenchError) as info:
+        load_suite(str(load_suite_path(scratch, document)))
+    assert str(info.value).endswith(f"sets {key!r} twice (lines {first_line} and {len(DIGITS_SUITE) + 1}): "
+                                    "keep one of them")
+
+
+def load_suite_path(scratch: Path, document: str) -> Path:
+    path = scratch / "twice.yaml"
+    path.write_text(document, encoding="utf-8")
+    return path
+
+
+@pytest.mark.bad_input
+@PROPERTY
 @given(st.one_of(
     st.binary(max_size=300),
     st.text(max_size=300),
