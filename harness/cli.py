@@ -43,8 +43,10 @@ def phase_list(text: str) -> list[str]:
     """`train,eval` -> ["train", "eval"]; a list naming no phase ("", ",,,") is refused, not read as "all"."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise argparse.ArgumentTypeError(f"names no phase ({text!r}): give some of "
-                                         "setup,data,train,eval,export,infer,record, or leave --phases out for all")
+        from harness.runner import PHASES
+
+        raise argparse.ArgumentTypeError(f"names no phase ({text!r}): give some of {','.join(PHASES)}, "
+                                         "or leave --phases out for all")
     return names
 
 
@@ -64,18 +66,23 @@ def run_parser() -> argparse.ArgumentParser:
         description="Run a GoogleNet suite end to end: set-up, data, train, eval, export, infer, record.",
         epilog="commands: " + "; ".join(f"{name}: {text}" for name, (_, text) in COMMANDS.items())
                + ". Use `bench.py COMMAND -h` for each.")
-    parser.add_argument("--suite", default="digits", type=non_empty, help="suite name (bench.py suites) or a .yaml path; default digits")
+    parser.add_argument("--suite", default="digits", type=non_empty,
+                        help="suite name (bench.py suites) or a .yaml path; default digits")
     parser.add_argument("--backend", default="cpu", type=non_empty, help="backend plugin (bench.py backends); default cpu")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a suite key, e.g. --set epochs=1 --set train_samples=512")
-    parser.add_argument("--data", type=non_empty, help="data directory (CIFAR-10 binary folder, ImageNet root with train/ and val/)")
-    parser.add_argument("--phases", type=phase_list, help="comma-separated subset of setup,data,train,eval,export,infer,record")
+    parser.add_argument("--data", type=non_empty,
+                        help="data directory (CIFAR-10 binary folder, ImageNet root with train/ and val/)")
+    parser.add_argument("--phases", type=phase_list,
+                        help="comma-separated subset of setup,data,train,eval,export,infer,record")
     parser.add_argument("--checkpoint", type=non_empty, help="weights to start from when train is not among the phases")
     parser.add_argument("--model", dest="models", action="append", default=[], type=non_empty,
                         help="an exported .mindir/.onnx file to infer from (repeatable)")
     parser.add_argument("--results", default="results", type=non_empty, help="results directory; default results/")
-    parser.add_argument("--resume", metavar="RUN_DIR", type=non_empty, help="continue an interrupted run from its newest valid checkpoint")
-    parser.add_argument("--pretrained", metavar="CKPT", type=non_empty, help="start training from these weights (weights only)")
+    parser.add_argument("--resume", metavar="RUN_DIR", type=non_empty,
+                        help="continue an interrupted run from its newest valid checkpoint")
+    parser.add_argument("--pretrained", metavar="CKPT", type=non_empty,
+                        help="start training from these weights (weights only)")
     parser.add_argument("--ranks", type=whole_number(1), default=1, help="data-parallel ranks (processes); default 1")
     parser.add_argument("--nodes", type=whole_number(1), default=1, help="machines in a multi-machine run; default 1")
     parser.add_argument("--node-rank", type=whole_number(0), default=0, help="this machine's index among --nodes")

@@ -77,7 +77,8 @@ def test_a_record_that_cannot_be_written_goes_to_the_fallback_and_says_so(tmp_pa
     monkeypatch.setattr("harness.record.fallback_record_dir", lambda: tmp_path / "fallback")
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
-    record = {"schema": 1, "suite": "digits", "backend": "cpu", "config": {}, "environment": {}, "figures": {}}
+    record = {"schema": 1, "suite": "digits", "backend": "cpu", "status": "success", "config": {}, "environment": {},
+              "figures": {}}
     with pytest.raises(RecordMoved) as info:
         write_record(blocker / "run.json", record)
     fallback = tmp_path / "fallback" / "run.json"
