@@ -21,6 +21,7 @@ from harness.shapes import (ANY_MAPPING, COUNT, FLAG, FRACTION, INTEGER, ISO_TIM
                             conform, describe, either, list_of, map_of, nullable)
 
 SCHEMA_VERSION = 1
+LOG_PREFIX = ":::MLLOG "  # each line of a run's events.log, as MLPerf logging writes it
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -145,7 +146,31 @@ class EventLog:
         self.events.append(event)
         if self._stream is not None:
             with open(self._stream, "a", encoding="utf-8") as handle:
-                handle.write(":::MLLOG " + json.dumps(strict_json(event), default=str) + "\n")
+                handle.write(LOG_PREFIX + json.dumps(strict_json(event), default=str) + "\n")
+
+
+EVENT = Fields({"time_ms": INTEGER, "key": TEXT, "metadata": ANY_MAPPING}, required=("key",))
+# What a resumed run reads back from an epoch_stop event: the epoch's figures (harness.runner).
+EPOCH_STOP = Fields({"value": COUNT, "metadata": Fields({"loss": NUMBER, "ms_per_step": NUMBER, "lr": nullable(NUMBER)},
+                                                        required=("loss", "ms_per_step"))}, required=("value", "metadata"))
+
+
+def read_event_log(path: Path) -> list[dict]:
+    """The events a run streamed to its events.log (none if there is no file). Lines that are not whole
+    events are left out: a process killed mid-write leaves a torn last line, and a run continues from
+    what the log holds rather than failing on it."""
+    events = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return events
+    for line in lines:
+        try:
+            event = conform(json.loads(line.removeprefix(LOG_PREFIX)), EVENT)
+            events.append(conform(event, EPOCH_STOP) if event["key"] == "epoch_stop" else event)
+        except (ValueError, RecursionError):  # JSONDecodeError and ShapeError are ValueErrors
+            continue
+    return events
 
 
 def read_record(path: str | Path) -> dict:
@@ -202,7 +227,7 @@ RECORD = Fields({
                            "git": nullable(Fields({"commit": nullable(TEXT), "dirty": nullable(FLAG)}))}),
     "config": ANY_MAPPING,  # checked key by key against the suite schema, below
     "figures": FIGURES,
-    "events": list_of(Fields({"time_ms": INTEGER, "key": TEXT, "metadata": ANY_MAPPING}, required=("key",))),
+    "events": list_of(EVENT),
 }, required=("schema", "suite", "backend", "status", "environment", "config", "figures"),
    expected="a results record (a JSON mapping)")
 

@@ -383,14 +383,11 @@ class Run:
 
     def _earlier_epochs(self, done_epochs: int) -> list:
         """The per-epoch figures of the interrupted part of a resumed run, from its event log."""
-        import json
-
+        from harness.record import read_event_log
         from harness.training import EpochFigures
 
         by_epoch = {}
-        log = self.run_dir / "events.log"
-        for line in log.read_text().splitlines() if log.exists() else []:
-            event = json.loads(line.removeprefix(":::MLLOG "))
+        for event in read_event_log(self.run_dir / "events.log"):
             if event["key"] == "epoch_stop" and event["value"] <= done_epochs:
                 meta = event["metadata"]
                 by_epoch[event["value"]] = EpochFigures(event["value"], self.train_split.steps,

@@ -8,6 +8,7 @@ regressions). Failing inputs are saved in .hypothesis/ and replayed first on the
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import BenchError
-from harness.record import SCHEMA_VERSION, read_record
+from harness.record import LOG_PREFIX, SCHEMA_VERSION, read_event_log, read_record
 from harness.suites import SCHEMA, load_suite, parse_override
 
 EXAMPLES = 200
@@ -557,3 +558,38 @@ def test_a_run_file_of_an_older_harness_takes_defaults_for_keys_it_lacks(tmp_pat
     config = {key: value for key, value in VALID_RUN_FILE["config"].items() if key != "corrupt_images"}
     saved = read_run_file_or_one_line_error(tmp_path, json.dumps({**VALID_RUN_FILE, "config": config}))
     assert saved["config"]["corrupt_images"] == SCHEMA["corrupt_images"].default
+
+
+# --- the event log a resumed run reads its earlier epochs from ---------------------------------------
+
+def epoch_stop_line(epoch, loss=0.5, ms_per_step=210.0) -> str:
+    return LOG_PREFIX + json.dumps({"time_ms": 1, "key": "epoch_stop", "value": epoch,
+                                    "metadata": {"loss": loss, "ms_per_step": ms_per_step, "lr": 0.01}})
+
+
+def test_the_event_log_reader_leaves_out_lines_that_are_not_whole_events(tmp_path):
+    log = tmp_path / "events.log"
+    good = [epoch_stop_line(1), epoch_stop_line(2, loss="nan"), LOG_PREFIX + '{"time_ms": 3, "key": "run_start"}']
+    bad = [epoch_stop_line(3, loss="low"), epoch_stop_line("4"), LOG_PREFIX + "[1, 2]", "", "garbage",
+           LOG_PREFIX + '{"key": "epoch_stop", "value": 5}', epoch_stop_line(6)[:40]]  # the last: torn by a kill
+    log.write_text("\n".join(good[:2] + bad[:4] + good[2:] + bad[4:]))
+    events = read_event_log(log)
+    assert [(e["key"], e.get("value")) for e in events] == [("epoch_stop", 1), ("epoch_stop", 2), ("run_start", None)]
+    assert math.isnan(events[1]["metadata"]["loss"])  # strict_json's "nan" reads back as a float
+    assert read_event_log(tmp_path / "none.log") == []
+
+
+@pytest.mark.fault
+@PROPERTY
+@given(st.lists(st.one_of(st.text(max_size=60), JSON_VALUES.map(lambda v: LOG_PREFIX + to_json(v)),
+                          st.builds(epoch_stop_line, JSON_VALUES, JSON_VALUES, JSON_VALUES)), max_size=6),
+       st.binary(max_size=40))
+def test_the_event_log_reader_never_fails_and_gives_usable_epochs(scratch, lines, tail):
+    log = scratch / "events.log"
+    log.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + tail)
+    for event in read_event_log(log):
+        assert isinstance(event["key"], str)
+        if event["key"] == "epoch_stop":
+            meta = event["metadata"]
+            assert isinstance(event["value"], int) and event["value"] >= 0
+            assert isinstance(meta["loss"], (int, float)) and isinstance(meta["ms_per_step"], (int, float))
