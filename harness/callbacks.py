@@ -86,6 +86,21 @@ class TrainTimer(Callback):
             run_context.request_stop()
 
 
+class KeepNewestCheckpoints(Callback):
+    """After each epoch's save: keep the newest `keep` checkpoints whatever their prefix (a resumed
+    run saves under a new one, which ModelCheckpoint's own pruning does not see)."""
+
+    def __init__(self, checkpoint_dir, keep: int):
+        super().__init__()
+        self.checkpoint_dir, self.keep = checkpoint_dir, keep
+
+    def on_train_epoch_end(self, run_context):
+        from harness.checkpoints import prune_checkpoints
+
+        if self.checkpoint_dir.is_dir():
+            prune_checkpoints(self.checkpoint_dir, self.keep)
+
+
 class StopOnInterrupt(Callback):
     """At an epoch end after Ctrl-C: save a resumable checkpoint (unless one was just saved), then stop."""
 

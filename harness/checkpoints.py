@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import BenchError
+from harness.quiet import stderr_held
+from harness.shapes import ANY_MAPPING, TEXT, Fields, ShapeError, conform
 
 RUN_FILE = "run.json"  # what a run needs to be continued: its resolved config and options
 CHECKPOINT_DIR = "checkpoints"  # training checkpoints (with optimizer state) inside a run directory
@@ -26,13 +28,27 @@ def first_line(exc: BaseException) -> str:
 
 
 def load_verified(path: Path) -> dict:
-    """Parameters of a checkpoint, checked against its CRC (MindSpore otherwise loads flipped bytes silently)."""
+    """Parameters of a checkpoint, checked against its CRC (MindSpore otherwise loads flipped bytes silently).
+
+    MindSpore's own log lines about a bad file are kept off the console (they blame permissions or
+    `filter_prefix`, neither of which the user set): the one line raised here says what is wrong.
+    """
     import mindspore as ms
 
+    path = Path(path)
     try:
-        return ms.load_checkpoint(str(path), crc_check=True)
-    except (ValueError, RuntimeError, OSError, TypeError) as exc:
-        raise BenchError(f"checkpoint {path} is corrupt or unreadable ({first_line(exc)})") from None
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BenchError(f"checkpoint {path} cannot be read ({exc.strerror})") from None
+    if not path.is_file():
+        raise BenchError(f"checkpoint {path} is not a file: give a .ckpt file")
+    if size == 0:
+        raise BenchError(f"checkpoint {path} is corrupt: the file is empty")
+    try:
+        with stderr_held():
+            return ms.load_checkpoint(str(path), crc_check=True)
+    except (ValueError, RuntimeError, OSError, TypeError):
+        raise BenchError(f"checkpoint {path} is corrupt: it cannot be parsed or fails its CRC check") from None
 
 
 def checkpoint_prefix(config: dict) -> str:
@@ -97,7 +113,7 @@ def verify_for_network(path: Path, num_classes: int, flag: str, transfer: bool =
     try:
         params = load_verified(Path(path))
     except BenchError as exc:
-        raise BenchError(f"{flag} {exc}: give a checkpoint this harness saved") from None
+        raise BenchError(f"{flag} {str(exc).removeprefix('checkpoint ')}: give a checkpoint this harness saved") from None
     head = params.get(HEAD_WEIGHT)
     if head is None:
         raise BenchError(f"{flag} {path} is not a GoogleNet checkpoint (it has no {HEAD_WEIGHT}): "
@@ -121,16 +137,31 @@ def save_run_file(run_dir: Path, config: dict, options: dict) -> None:
     write_json_atomic(run_dir / RUN_FILE, {"config": config, "options": options})
 
 
+# What a run needs from its run file to be continued; its config is checked as a suite file is.
+RUN_FILE_SHAPE = Fields({"config": ANY_MAPPING, "options": Fields({"backend": TEXT}, required=("backend",))},
+                        required=("config", "options"), expected="a mapping with config and options")
+
+
 def read_run_file(run_dir: Path) -> dict:
+    """The run file of a run directory, every value the continued run uses checked: one line if not."""
+    from harness.suites import validate_config
+
     path = Path(run_dir) / RUN_FILE
     if not Path(run_dir).is_dir():
         raise BenchError(f"--resume {run_dir}: no such run directory (give results/<run>/)")
+    origin = f"--resume {run_dir}: {RUN_FILE}"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        saved = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BenchError(f"--resume {run_dir}: no {RUN_FILE} there, so it is not a run directory of this harness") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BenchError(f"--resume {run_dir}: {RUN_FILE} is unreadable ({first_line(exc)})") from None
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON and UTF-8 errors, ints too long
+        raise BenchError(f"{origin} is unreadable ({first_line(exc)}): it was not written by bench.py") from None
+    try:
+        saved = conform(saved, RUN_FILE_SHAPE)
+    except ShapeError as exc:
+        raise BenchError(f"{origin} is malformed: {exc}; it was not written by bench.py") from None
+    saved["config"] = validate_config(saved["config"], f"{origin}: config", complete=True)
+    return saved
 
 
 def _epoch_and_step(path: Path) -> tuple[int, int]:
@@ -141,6 +172,23 @@ def _epoch_and_step(path: Path) -> tuple[int, int]:
 def epoch_of(path: Path) -> int:
     """The epoch in a ModelCheckpoint file name (prefix-<epoch>_<step>.ckpt)."""
     return _epoch_and_step(path)[0]
+
+
+def prune_checkpoints(checkpoint_dir: Path, keep: int) -> list[Path]:
+    """Keep the newest `keep` training checkpoints by epoch across every prefix; returns those removed.
+
+    MindSpore's ModelCheckpoint prunes only files of its own prefix, and after a resume it saves under
+    a new one (prefix_1-...), so without this the earlier run's files would stay forever. Files whose
+    names are not <prefix>-<epoch>_<step>.ckpt are not checkpoints of a run and are left alone.
+    """
+    def newest_first(path: Path):
+        return (*_epoch_and_step(path), path.stat().st_mtime)
+
+    found = [path for path in Path(checkpoint_dir).glob("*.ckpt") if CHECKPOINT_NAME.search(path.name)]
+    removed = sorted(found, key=newest_first, reverse=True)[max(keep, 0):]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 @dataclass

@@ -6,34 +6,40 @@ import sys
 from pathlib import Path
 
 from harness import commands
-from harness.errors import BenchError, RunFailed
+from harness.arguments import PORT, OneLineParser, non_empty, phase_list, whole_number
+from harness.errors import BenchError, RunFailed, did_you_mean
 from harness.types import RAN_TO_THE_END
 
 
 def run_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="bench.py",
         description="Run a GoogleNet suite end to end: set-up, data, train, eval, export, infer, record.",
         epilog="commands: " + "; ".join(f"{name}: {text}" for name, (_, text) in commands.COMMANDS.items())
                + ". Use `bench.py COMMAND -h` for each.")
-    parser.add_argument("--suite", default="digits", help="suite name (bench.py suites) or a .yaml path; default digits")
-    parser.add_argument("--backend", default="cpu", help="backend plugin (bench.py backends); default cpu")
+    parser.add_argument("--suite", default="digits", type=non_empty,
+                        help="suite name (bench.py suites) or a .yaml path; default digits")
+    parser.add_argument("--backend", default="cpu", type=non_empty, help="backend plugin (bench.py backends); default cpu")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a suite key, e.g. --set epochs=1 --set train_samples=512")
-    parser.add_argument("--data", help="data directory (CIFAR-10 binary folder, ImageNet root with train/ and val/)")
-    parser.add_argument("--phases", help="comma-separated subset of setup,data,train,eval,export,infer,record")
-    parser.add_argument("--checkpoint", help="weights to start from when train is not among the phases")
-    parser.add_argument("--model", dest="models", action="append", default=[],
+    parser.add_argument("--data", type=non_empty,
+                        help="data directory (CIFAR-10 binary folder, ImageNet root with train/ and val/)")
+    parser.add_argument("--phases", type=phase_list,
+                        help="comma-separated subset of setup,data,train,eval,export,infer,record")
+    parser.add_argument("--checkpoint", type=non_empty, help="weights to start from when train is not among the phases")
+    parser.add_argument("--model", dest="models", action="append", default=[], type=non_empty,
                         help="an exported .mindir/.onnx file to infer from (repeatable)")
-    parser.add_argument("--results", default="results", help="results directory; default results/")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its newest valid checkpoint")
-    parser.add_argument("--pretrained", metavar="CKPT", help="start training from these weights (weights only)")
-    parser.add_argument("--ranks", type=int, default=1, help="data-parallel ranks (processes); default 1")
-    parser.add_argument("--nodes", type=int, default=1, help="machines in a multi-machine run; default 1")
-    parser.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nodes")
-    parser.add_argument("--master-addr", default="127.0.0.1", help="address of node 0 (multi-machine runs)")
-    parser.add_argument("--master-port", type=int, help="port on node 0; default: a free port (one machine)")
-    parser.add_argument("--rank-table", help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
+    parser.add_argument("--results", default="results", type=non_empty, help="results directory; default results/")
+    parser.add_argument("--resume", metavar="RUN_DIR", type=non_empty,
+                        help="continue an interrupted run from its newest valid checkpoint")
+    parser.add_argument("--pretrained", metavar="CKPT", type=non_empty,
+                        help="start training from these weights (weights only)")
+    parser.add_argument("--ranks", type=whole_number(1), default=1, help="data-parallel ranks (processes); default 1")
+    parser.add_argument("--nodes", type=whole_number(1), default=1, help="machines in a multi-machine run; default 1")
+    parser.add_argument("--node-rank", type=whole_number(0), default=0, help="this machine's index among --nodes")
+    parser.add_argument("--master-addr", default="127.0.0.1", type=non_empty, help="address of node 0 (multi-machine runs)")
+    parser.add_argument("--master-port", type=PORT, help="port on node 0; default: a free port (one machine)")
+    parser.add_argument("--rank-table", type=non_empty, help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
     parser.add_argument("--rehearse", nargs="?", const="cpu", metavar="HOST",
                         help="run the backend's recipe (AMP, loss scale, jit level, exports, ranks) on HOST's "
                              "device (default cpu) for a few steps, before cluster time is spent on it")
@@ -48,7 +54,8 @@ def _worker_argv(args) -> list[str]:
     argv = ["--suite", args.suite, "--backend", args.backend]
     for override in args.overrides:
         argv += ["--set", override]
-    for flag, value in (("--data", args.data), ("--phases", args.phases), ("--checkpoint", args.checkpoint),
+    phases = ",".join(args.phases) if args.phases else None
+    for flag, value in (("--data", args.data), ("--phases", phases), ("--checkpoint", args.checkpoint),
                         ("--resume", args.resume), ("--pretrained", args.pretrained), ("--rehearse", args.rehearse)):
         if value is not None:
             argv += [flag, value]
@@ -69,16 +76,13 @@ def run_options(args):
     from harness.launch import LaunchRequest, NodeSpec
     from harness.plan import RunOptions
 
-    for flag, value, least in (("--ranks", args.ranks, 1), ("--nodes", args.nodes, 1), ("--node-rank", args.node_rank, 0)):
-        if value < least:
-            raise BenchError(f"{flag} must be at least {least}, got {value}")
     if args.node_rank >= args.nodes:
         raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
     launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
                            node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
                                          master_port=args.master_port))
     return RunOptions(suite=args.suite, backend=args.backend, overrides=tuple(args.overrides), data=args.data,
-                      phases=tuple(args.phases.split(",")) if args.phases is not None else None,
+                      phases=tuple(args.phases) if args.phases is not None else None,
                       checkpoint=args.checkpoint, models=tuple(args.models), results_dir=Path(args.results),
                       run_id=args.run_id, launch=launch, worker=args.worker, worker_argv=tuple(_worker_argv(args)),
                       resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse)
@@ -136,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in commands.COMMANDS:
             return commands.COMMANDS[argv[0]][0](argv[1:])
+        if argv and not argv[0].startswith("-"):
+            raise BenchError(f"unknown command {argv[0]!r}{did_you_mean(argv[0], commands.COMMANDS)}: the commands "
+                             f"are {', '.join(commands.COMMANDS)}; a run takes options only (bench.py -h)")
         return cmd_run(argv)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,9 @@ import json
 import sys
 from pathlib import Path
 
+from harness.arguments import OneLineParser
+from harness.errors import BenchError
+
 REFERENCES = ("zoo",)
 COMMANDS: dict = {}  # name -> (function(argv) -> exit code, one-line help)
 
@@ -23,7 +26,7 @@ def command(name: str, help_text: str):
 
 
 def _parser(name: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=f"bench.py {name}", description=description)
+    return OneLineParser(prog=f"bench.py {name}", description=description)
 
 
 def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
@@ -98,10 +101,19 @@ def cmd_baseline(argv: list[str]) -> int:
     parser.add_argument("--to", required=True, type=Path, help="baseline file to write, e.g. baselines/digits-cpu.json")
     _add_tolerances(parser, "those already in --to, else 0.02 and 1.25")
     args = parser.parse_args(argv)
+    if args.to.is_dir():
+        raise BenchError(f"--to {args.to} is a directory: give the baseline file, e.g. {args.to / 'digits-cpu.json'}")
+    blocking = next((parent for parent in args.to.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise BenchError(f"--to {args.to}: {blocking} is a file, not a directory: choose another path")
     record = read_record(args.record)
     kept = {"tolerances": existing_tolerances(args.to)}
     tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio)
-    write_json_atomic(args.to, make_baseline(record, tolerances, args.record))
+    try:
+        write_json_atomic(args.to, make_baseline(record, tolerances, args.record))
+    except OSError as exc:
+        raise BenchError(f"--to {args.to}: cannot write it there ({exc.strerror or exc}): "
+                         "choose a writable path") from None
     print(f"baseline {args.to}: {record['suite']} on {record['backend']} from {args.record} ({tolerances.describe()})")
     return 0
 

@@ -1,4 +1,5 @@
 """User-facing errors: one line naming what is wrong and how to fix it."""
+import difflib
 
 
 class BenchError(Exception):
@@ -19,3 +20,11 @@ class RunFailed(Exception):
         super().__init__(message)
         self.status = status
         self.figures = figures or {}
+
+
+def did_you_mean(word: str, choices) -> str:
+    """' (did you mean X?)' for the close matches of a mistyped name, ignoring case (`CPU` -> cpu); else ''."""
+    by_lower = {choice.lower(): choice for choice in choices}
+    word = str(word).lower()
+    matches = [word] if word in by_lower else difflib.get_close_matches(word, list(by_lower), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(by_lower[match] for match in matches)}?)" if matches else ""

@@ -193,6 +193,7 @@ def _export_formats(backend: Backend, recipe: Recipe, config: dict) -> tuple[str
 
 def _check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe) -> tuple:
     from harness.checkpoints import verify_for_network
+    from harness.exported import check_exported_model
 
     needs_net = any(p in phases for p in ("eval", "export"))
     if needs_net and "train" not in phases and not options.checkpoint:
@@ -211,6 +212,7 @@ def _check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe) -> 
         if not Path(model).is_file():
             raise BenchError(f"--model {model}: no such file")
         models.append((format_of(Path(model)), Path(model)))
+        check_exported_model(model, config["image_size"])
     if "infer" in phases and "export" in phases and not recipe.export_formats and not models:
         raise BenchError("--phases infer has nothing to infer from: no export format and no --model")
     return tuple(models)

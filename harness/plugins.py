@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pluggy
 
 from harness import defaults, hookspecs
-from harness.errors import BenchError
+from harness.errors import BenchError, did_you_mean
 from harness.types import AmpSettings, Availability, DatasetOptions, RankInfo
 
 ENTRY_POINT_GROUP = "googlenet_bench.backends"
@@ -47,7 +47,7 @@ class Backends:
     def select(self, name: str) -> "Backend":
         known = self.names()
         if name not in known:
-            raise BenchError(f"unknown backend {name!r}: choose one of {', '.join(known)} "
+            raise BenchError(f"unknown backend {name!r}{did_you_mean(name, known)}: choose one of {', '.join(known)} "
                              f"(installed plugins in entry-point group {ENTRY_POINT_GROUP})")
         missing = [hook for hook in REQUIRED_HOOKS if hook not in self.hooks_of(name)]
         if missing:

@@ -16,8 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError, RunFailed
+from harness.suites import validate_config
+from harness.shapes import (ANY_MAPPING, COUNT, FLAG, FRACTION, INTEGER, ISO_TIME, NUMBER, TEXT, Fields, ShapeError,
+                            conform, describe, either, list_of, map_of, nullable)
 
 SCHEMA_VERSION = 1
+LOG_PREFIX = ":::MLLOG "  # each line of a run's events.log, as MLPerf logging writes it
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,6 +36,19 @@ def strict_json(value: Any) -> Any:
     return value
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it (os.umask can only be read by setting it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write JSON so that `path` is either absent, the old file, or the whole new file."""
     data = strict_json(data)
@@ -44,6 +61,7 @@ def write_json_atomic(path: Path, data: Any) -> Path:
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600; others on a shared results dir read records
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -134,27 +152,6 @@ def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, att
     return attempt_path, write_record(run_record, record)
 
 
-def epochs_logged(path: Path, up_to_epoch: int) -> list[dict]:
-    """The epoch_stop events of an event log up to an epoch (a resumed run's earlier epochs)."""
-    by_epoch = {}
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        try:
-            event = json.loads(line.removeprefix(EVENT_PREFIX))
-        except ValueError:
-            continue  # a line cut short by a crash
-        if isinstance(event, dict) and event.get("key") == "epoch_stop" and isinstance(event.get("value"), int) \
-                and event["value"] <= up_to_epoch and isinstance(event.get("metadata"), dict):
-            by_epoch[event["value"]] = {"epoch": event["value"], **event["metadata"]}
-    return [by_epoch[e] for e in sorted(by_epoch)]
-
-
-EVENT_PREFIX = ":::MLLOG "
-
-
 class EventLog:
     """MLPerf-style events (run_start, epoch_start/stop, eval_accuracy, run_stop, status),
     kept in the record and streamed to a file as they happen, so a crashed run leaves its trail."""
@@ -170,7 +167,38 @@ class EventLog:
         self.events.append(event)
         if self._stream is not None:
             with open(self._stream, "a", encoding="utf-8") as handle:
-                handle.write(EVENT_PREFIX + json.dumps(strict_json(event), default=str) + "\n")
+                handle.write(LOG_PREFIX + json.dumps(strict_json(event), default=str) + "\n")
+
+
+EVENT = Fields({"time_ms": INTEGER, "key": TEXT, "metadata": ANY_MAPPING}, required=("key",))
+# What a resumed run reads back from an epoch_stop event: the epoch's figures (harness.train_phase).
+EPOCH_STOP = Fields({"value": COUNT, "metadata": Fields({"loss": NUMBER, "ms_per_step": NUMBER, "lr": nullable(NUMBER)},
+                                                        required=("loss", "ms_per_step"))}, required=("value", "metadata"))
+
+
+def read_event_log(path: Path) -> list[dict]:
+    """The events a run streamed to its events.log (none if there is no file). Lines that are not whole
+    events are left out: a process killed mid-write leaves a torn last line, and a run continues from
+    what the log holds rather than failing on it."""
+    events = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return events
+    for line in lines:
+        try:
+            event = conform(json.loads(line.removeprefix(LOG_PREFIX)), EVENT)
+            events.append(conform(event, EPOCH_STOP) if event["key"] == "epoch_stop" else event)
+        except (ValueError, RecursionError):  # JSONDecodeError and ShapeError are ValueErrors
+            continue
+    return events
+
+
+def epochs_logged(path: Path, up_to_epoch: int) -> list[dict]:
+    """A resumed run's earlier epochs: the figures of its logged epoch_stop events up to an epoch."""
+    by_epoch = {event["value"]: {"epoch": event["value"], **event["metadata"]} for event in read_event_log(path)
+                if event["key"] == "epoch_stop" and event["value"] <= up_to_epoch}
+    return [by_epoch[epoch] for epoch in sorted(by_epoch)]
 
 
 def read_record(path: str | Path) -> dict:
@@ -193,15 +221,59 @@ def read_record(path: str | Path) -> dict:
         problem = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
         raise BenchError(f"results record {path} is not a record bench.py writes ({problem}): "
                          "rerun the suite") from None
+    return validate_record(record, f"results record {path}")
+
+
+# What a record holds that some reader (report, compare, check, history, baseline) uses, and its type.
+# Every figure block is optional (a failed run or a skipped phase has none); when present it is checked.
+_FILE_ENTRY = Fields({"mb": NUMBER}, required=("mb",))
+_SCORED = Fields({"top1": FRACTION, "top5": nullable(FRACTION), "images": COUNT, "ms_per_batch": nullable(NUMBER),
+                  "matches_eval": nullable(FLAG)}, required=("top1", "images"))
+FIGURES = Fields({
+    "parameters": nullable(COUNT),
+    "total_s": nullable(NUMBER),
+    "train": nullable(Fields({
+        "epochs": COUNT, "steps_per_epoch": COUNT, "steps": COUNT, "batch_size": COUNT, "global_batch": COUNT,
+        "ranks": COUNT, "images_per_epoch": COUNT, "final_loss": nullable(NUMBER),
+        "ms_per_step_median": nullable(NUMBER), "ms_per_step_p90": nullable(NUMBER),
+        "images_per_s": nullable(NUMBER), "compile_s": nullable(NUMBER)}, required=("steps",))),
+    "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
+    "export": nullable(map_of(_FILE_ENTRY)),
+    "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
+    "checkpoint": nullable(_FILE_ENTRY),
+    "weights": nullable(_FILE_ENTRY),
+    "transfer": nullable(Fields({"top1_pretrained": FRACTION, "top1_scratch": FRACTION, "steps": COUNT},
+                                required=("top1_pretrained", "top1_scratch", "steps"))),
+    "resumed": nullable(Fields({"from_epoch": COUNT, "from_checkpoint": TEXT}, required=("from_epoch", "from_checkpoint"))),
+    "ranks": nullable(Fields({"parameters_identical": FLAG, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
+                              "per_rank": list_of(ANY_MAPPING)})),
+})
+RECORD = Fields({
+    "suite": TEXT, "backend": TEXT, "status": TEXT, "error": nullable(TEXT), "run_id": nullable(TEXT),
+    "started": nullable(ISO_TIME),
+    "environment": Fields({"device": TEXT, "mindspore": TEXT,
+                           "git": nullable(Fields({"commit": nullable(TEXT), "dirty": nullable(FLAG)}))}),
+    "config": ANY_MAPPING,  # checked key by key against the suite schema, below
+    "figures": FIGURES,
+    "events": list_of(EVENT),
+}, required=("schema", "suite", "backend", "status", "environment", "config", "figures"),
+   expected="a results record (a JSON mapping)")
+
+
+def validate_record(record: Any, origin: str) -> dict:
+    """The record with every value a reader uses checked (non-finite "nan"/"inf" strings read as floats),
+    or a one-line BenchError naming the first wrong value, e.g. "figures.eval.top1 must be a number"."""
     if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
-        raise BenchError(f"{path} is not a googlenet-bench results record (no 'schema'/'figures')")
+        raise BenchError(f"{origin} is not a googlenet-bench results record (no 'schema'/'figures')")
     schema = record["schema"]
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
-        raise BenchError(f"results record {path} is malformed: 'schema' must be a positive whole number")
+        raise BenchError(f"{origin} is malformed: 'schema' must be a positive whole number")
     if schema > SCHEMA_VERSION:
-        raise BenchError(f"results record {path} has schema {record['schema']!r}, newer than this "
+        raise BenchError(f"{origin} has schema {describe(schema)}, newer than this "
                          f"harness reads ({SCHEMA_VERSION}): update googlenet-bench")
-    for key, kind in (("figures", dict), ("config", dict), ("environment", dict), ("suite", str), ("backend", str)):
-        if not isinstance(record.get(key), kind):
-            raise BenchError(f"results record {path} is malformed: {key!r} is missing or not a {kind.__name__}")
+    try:
+        record = conform(record, RECORD)
+    except ShapeError as exc:
+        raise BenchError(f"{origin} is malformed: {exc}") from None
+    record["config"] = validate_config(record["config"], f"{origin} is malformed: config", complete=False)
     return record

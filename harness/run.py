@@ -70,6 +70,7 @@ def execute(plan: Plan) -> Outcome:
         if state.verdicts:
             status, reason = state.verdicts[0].status, "; ".join(v.reason for v in state.verdicts)
     except KeyboardInterrupt as exc:
+        figures.update(getattr(exc, "figures", {}))
         status, reason, failure = "aborted", "interrupted (Ctrl-C or SIGTERM)", exc
     except RunFailed as exc:
         figures.update(exc.figures)
@@ -77,6 +78,7 @@ def execute(plan: Plan) -> Outcome:
     except BenchError as exc:
         status, reason, failure = "failed", str(exc), exc
     except Exception as exc:
+        figures.update(getattr(exc, "figures", {}))
         status, reason, failure = "failed", f"{type(exc).__name__}: {exc}", exc
     figures["total_s"] = round(time.time() - started, 2)
     events.log("run_stop", status=status)

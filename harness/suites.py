@@ -1,7 +1,6 @@
 """Suite definitions: YAML files in suites/, validated on load, overridable with --set."""
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +8,7 @@ from typing import Any, Callable
 
 import yaml
 
-from harness.errors import BenchError
+from harness.errors import BenchError, did_you_mean
 from harness.types import AMP_LEVELS, EXPORT_EXTENSIONS, LOSS_SCALES
 
 EXPORT_FORMATS = tuple(EXPORT_EXTENSIONS)
@@ -97,11 +96,6 @@ def known_suites() -> dict[str, Path]:
     return {path.stem: path for path in sorted(SUITES_DIR.glob("*.yaml"))}
 
 
-def _close(word: str, choices) -> str:
-    matches = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(matches)}?)" if matches else ""
-
-
 def resolve_suite_path(name_or_path: str) -> Path:
     """A known suite name, or an explicit path to a .yaml file; nothing else."""
     suites = known_suites()
@@ -110,7 +104,7 @@ def resolve_suite_path(name_or_path: str) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
         return candidate
-    raise BenchError(f"unknown suite {name_or_path!r}{_close(name_or_path, suites)}: "
+    raise BenchError(f"unknown suite {name_or_path!r}{did_you_mean(name_or_path, suites)}: "
                      f"choose one of {', '.join(suites)} (bench.py suites) or give a path to a .yaml file")
 
 
@@ -129,7 +123,7 @@ def _type_names(types: tuple) -> str:
 
 def _check_value(origin: str, key: str, value):
     if key not in SCHEMA:
-        raise BenchError(f"{origin}: unknown key {key!r}{_close(key, SCHEMA)}")
+        raise BenchError(f"{origin}: unknown key {key!r}{did_you_mean(key, SCHEMA)}")
     field = SCHEMA[key]
     # bool is an int in Python; keep them apart so `epochs: true` is refused.
     type_ok = isinstance(value, field.types) and not (isinstance(value, bool) and bool not in field.types)
@@ -148,6 +142,44 @@ def _check_value(origin: str, key: str, value):
         raise BenchError(f"{origin}: export_formats must be 'auto' or a list of {', '.join(EXPORT_FORMATS)}, "
                          f"got {_show(value)}")
     return value
+
+
+def validate_config(config, origin: str, complete: bool) -> dict:
+    """A resolved config read back from a file, checked key by key as a suite file is.
+
+    complete (a run file a run continues from): unknown keys are refused and keys it lacks take their
+    defaults, so the continued run has every key. Otherwise (a results record, possibly of an older
+    harness) keys this harness does not know pass unchecked.
+    """
+    if not isinstance(config, dict):
+        raise BenchError(f"{origin} must be a mapping of suite keys, got {type(config).__name__}")
+    if not complete:
+        return {key: _check_value(origin, key, value) if key in SCHEMA else value for key, value in config.items()}
+    resolved = {key: field.default for key, field in SCHEMA.items()}
+    resolved.update({_show(key, str): _check_value(origin, _show(key, str), value) for key, value in config.items()})
+    if not isinstance(resolved["name"], str):
+        raise BenchError(f"{origin}: name must be str, got {_show(resolved['name'])}")
+    return resolved
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a mapping setting one key twice is refused (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[tuple, int] = {}  # (tag, text) of each key -> its line
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                identity, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+                if identity in seen:
+                    raise DuplicateKey(key_node.value, seen[identity], line)
+                seen[identity] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class DuplicateKey(Exception):
+    def __init__(self, key: str, first_line: int, again_line: int):
+        super().__init__(key)
+        self.key, self.first_line, self.again_line = key, first_line, again_line
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -179,7 +211,10 @@ def load_suite(name_or_path: str, overrides: list[str] = ()) -> dict:
     except OSError as exc:
         raise BenchError(f"{origin} cannot be read ({exc.strerror})") from None
     try:
-        raw = yaml.safe_load(source)
+        raw = yaml.load(source, Loader=_UniqueKeyLoader)
+    except DuplicateKey as exc:
+        raise BenchError(f"{origin} sets {_show(exc.key)} twice (lines {exc.first_line} and {exc.again_line}): "
+                         "keep one of them") from None
     except Exception as exc:  # YAMLError, and what PyYAML's constructors raise (see parse_override)
         problem = next((line for line in str(exc).splitlines() if line.strip()), "")
         if not isinstance(exc, yaml.YAMLError):

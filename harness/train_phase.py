@@ -14,7 +14,7 @@ def train(plan: Plan, state: RunState) -> dict:
     from mindspore.train import CheckpointConfig, ModelCheckpoint
 
     from harness import checkpoints, interrupts
-    from harness.callbacks import DivergenceRule, Progress, StopOnInterrupt, TrainTimer
+    from harness.callbacks import DivergenceRule, KeepNewestCheckpoints, Progress, StopOnInterrupt, TrainTimer
     from harness.schedules import learning_rates
     from harness.training import build_model, trained_cell
 
@@ -39,6 +39,7 @@ def train(plan: Plan, state: RunState) -> dict:
                                              keep_checkpoint_max=config["ckpt_keep"], crc_check=True,
                                              append_info=["epoch_num", "step_num"])
         callbacks.append(ModelCheckpoint(prefix=prefix, directory=str(checkpoint_dir), config=checkpoint_config))
+        callbacks.append(KeepNewestCheckpoints(checkpoint_dir, config["ckpt_keep"]))
     callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main))
     events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs)
     start = time.perf_counter()
@@ -48,6 +49,9 @@ def train(plan: Plan, state: RunState) -> dict:
             with interrupts.deferred():
                 model.train(config["epochs"], split.dataset, callbacks=callbacks,
                             dataset_sink_mode=state.dataset_options.sink_mode, initial_epoch=done_epochs)
+    except BaseException as exc:  # Ctrl-C, SIGTERM, a failure: what was measured goes into the record
+        exc.figures = figures
+        raise
     finally:
         checkpoints.remove_partial_files(checkpoint_dir)
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, time.perf_counter() - start)

@@ -141,17 +141,18 @@ def learnable_pixels(label: int, shape: tuple, rng: np.random.Generator, classes
 
 @pytest.fixture(scope="session")
 def learnable_imagenet_dir(tmp_path_factory) -> Path:
-    """An ImageNet-layout JPEG tree of 10 classes (8 train, 2 val images each) a network can learn in a few steps."""
+    """An ImageNet-layout JPEG tree of 10 classes (16 train, 4 val images each) a network can learn in a few steps."""
     from PIL import Image
 
     root = tmp_path_factory.mktemp("imagenet-learnable")
     rng = np.random.default_rng(30)
-    for folder, per_class in (("train", 8), ("val", 2)):
+    for folder, per_class in (("train", 16), ("val", 4)):
         for label in range(LEARNABLE_CLASSES):
             name = f"n{1440764 + label:08d}"
             (root / folder / name).mkdir(parents=True)
             for i in range(per_class):
-                Image.fromarray(learnable_pixels(label, (48, 56, 3), rng)).save(
+                # Large enough that the recipe's random crops (down to 8% of the area) still hold a grating.
+                Image.fromarray(learnable_pixels(label, (96, 112, 3), rng)).save(
                     root / folder / name / f"{name}_{i}.JPEG", format="JPEG")
     return root
 

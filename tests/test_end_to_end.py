@@ -89,7 +89,7 @@ def test_cifar10_suite_runs_on_real_binary_files(cifar10_dir, tmp_path):
     (("--backend", "tpu"), "unknown backend 'tpu'"),
     (("--set", "loss_scale=dynamic"), "loss_scale=dynamic is not supported here"),
     (("--set", "export_formats=[AIR]"), "cannot export AIR"),
-    (("--ranks", "0",), "--ranks must be at least 1"),
+    (("--ranks", "0",), "argument --ranks: must be at least 1, got 0"),
     (("--ranks", "2", "--rank-table", "/tmp/t.json"), "--rank-table is for backends"),
 ])
 def test_user_mistakes_exit_2_with_one_line_and_leave_nothing(args, message, tmp_path):

@@ -24,8 +24,10 @@ SMALL = ("--set", "min_top1=null", "--set", "train_samples=128", "--set", "eval_
 def test_diverging_loss_stops_within_an_epoch_and_keeps_the_last_good_checkpoint(tmp_path):
     import mindspore as ms
 
-    # A constant lr of 1.0 on 2-step epochs reaches inf in epoch 3 here (seeded).
+    # A constant lr of 1.0 on 2-step epochs reaches inf in epoch 8 here (seeded). The finite explosion
+    # before it (11.9 after epoch 1) is test_validity's; a factor of 1000 leaves only the non-finite rule.
     result = run_bench(*SMALL, "--set", "lr_schedule=constant", "--set", "lr_init=1.0", "--set", "epochs=12",
+                       "--set", "divergence_loss_factor=1000",
                        "--set", "ckpt_keep=20", "--results", str(tmp_path))
     assert result.returncode == 1, result.stderr[-2000:]
     assert "training diverged" in result.stderr and "Traceback" not in result.stderr
@@ -34,8 +36,7 @@ def test_diverging_loss_stops_within_an_epoch_and_keeps_the_last_good_checkpoint
     assert record["status"] == "diverged" and train["diverged_at_step"] > 0
     diverged_epoch = train["epochs"]
     assert diverged_epoch < 12 and train["diverged_at_step"] <= diverged_epoch * train["steps_per_epoch"]
-    last = float(train["loss_per_epoch"][-1])  # not finite, or a finite explosion past the rule's ceiling
-    assert not np.isfinite(last) or last > 4 * np.log(10), train["loss_per_epoch"]
+    assert train["loss_per_epoch"][-1] in ("inf", "nan", "-inf")
     last_good = Path(train["last_good_checkpoint"])
     saved = sorted(last_good.parent.glob("*.ckpt"))
     assert last_good in saved and all(f"-{diverged_epoch}_" not in p.name for p in saved)
@@ -78,7 +79,8 @@ def test_a_record_that_cannot_be_written_goes_to_the_fallback_and_says_so(tmp_pa
     monkeypatch.setattr("harness.record.fallback_record_dir", lambda: tmp_path / "fallback")
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
-    record = {"schema": 1, "suite": "digits", "backend": "cpu", "config": {}, "environment": {}, "figures": {}}
+    record = {"schema": 1, "suite": "digits", "backend": "cpu", "status": "success", "config": {}, "environment": {},
+              "figures": {}}
     with pytest.raises(RecordMoved) as info:
         write_record(blocker / "run.json", record)
     fallback = tmp_path / "fallback" / "run.json"

@@ -48,7 +48,7 @@ def test_selecting_a_backend_calls_only_its_hooks():
 
 
 def test_unknown_backend_names_the_choices():
-    with pytest.raises(BenchError, match="unknown backend 'tpu': choose one of .*cpu"):
+    with pytest.raises(BenchError, match=r"unknown backend 'tpu' \(did you mean gpu, cpu\?\): choose one of .*cpu"):
         Backends().select("tpu")
 
 

@@ -8,6 +8,7 @@ regressions). Failing inputs are saved in .hypothesis/ and replayed first on the
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import BenchError
-from harness.record import SCHEMA_VERSION, read_record
+from harness.record import LOG_PREFIX, SCHEMA_VERSION, read_event_log, read_record
 from harness.suites import SCHEMA, load_suite, parse_override
 
 EXAMPLES = 200
@@ -177,6 +178,28 @@ def test_a_valid_suite_with_one_value_replaced_by_random_yaml_text(scratch, key,
 
 @pytest.mark.bad_input
 @PROPERTY
+@given(st.sampled_from(sorted(DIGITS_SUITE)), st.one_of(st.integers(), st.booleans(), st.none(), st.floats(0, 1),
+                                                         st.text(alphabet="abcXYZ019_", max_size=8)).map(json.dumps),
+       st.booleans())
+def test_a_suite_file_setting_any_key_twice_is_refused_naming_it(scratch, key, value_text, quoted):
+    """The shipped digits suite with one of its keys set again at the end (quoted or not: the same key)."""
+    again = json.dumps(key) if quoted else key
+    document = yaml.safe_dump(DIGITS_SUITE, sort_keys=False, width=float("inf")) + f"{again}: {value_text}\n"
+    first_line = list(DIGITS_SUITE).index(key) + 1  # safe_dump writes one line per key of this suite
+    with pytest.raises(BenchError) as info:
+        load_suite(str(load_suite_path(scratch, document)))
+    assert str(info.value).endswith(f"sets {key!r} twice (lines {first_line} and {len(DIGITS_SUITE) + 1}): "
+                                    "keep one of them")
+
+
+def load_suite_path(scratch: Path, document: str) -> Path:
+    path = scratch / "twice.yaml"
+    path.write_text(document, encoding="utf-8")
+    return path
+
+
+@pytest.mark.bad_input
+@PROPERTY
 @given(st.one_of(
     st.binary(max_size=300),
     st.text(max_size=300),
@@ -229,7 +252,8 @@ VALID_RECORD = {
     "environment": {"mindspore": "2.10.0", "python": "3.11.9", "os": "Linux", "cpu_model": "AMD EPYC™ 9R14",
                     "cpu_cores": 2, "hostname": "bänch-01", "git": {"commit": "0" * 40, "dirty": False},
                     "device_context": {"ONEDNN_MAX_CPU_ISA": "AVX2"}},
-    "figures": {"parameters": 6_000_000, "train": {"ms_per_step_median": 271.5, "loss_per_epoch": [2.3, 1.1]},
+    "figures": {"parameters": 6_000_000, "train": {"steps": 44, "ms_per_step_median": 271.5,
+                                                        "loss_per_epoch": [2.3, 1.1]},
                 "eval": {"top1": 0.93, "top5": 0.99, "images": 360}, "data": {"train": "digits (train, 1437 images)"}},
     "events": [{"time_ms": 1, "key": "run_start", "value": None}, {"time_ms": 2, "key": "status", "value": "success"}],
 }
@@ -327,3 +351,245 @@ def test_valid_records_with_random_fields_replaced(scratch, changes):
 @example(VALID_TEXT.encode() + b"\x00")
 def test_arbitrary_bytes_as_records(scratch, content):
     read_or_one_line_error(scratch, content)
+
+
+# --- the inside of a record: every reader copes with whatever read_record accepts ------------------
+
+def full_record() -> dict:
+    """The real digits record (tests/data) with every optional figure block a reader renders filled in."""
+    from record_fixtures import make_record
+
+    record = make_record(**{
+        "figures.transfer": {"pretrained": "p.ckpt", "steps": 22, "top1_pretrained": 0.88, "top1_scratch": 0.47},
+        "figures.resumed": {"from_checkpoint": "c/x-4_22.ckpt", "from_epoch": 4, "corrupt_checkpoints_skipped": []},
+        "figures.ranks": {"per_rank": [{"rank": 0}], "parameters_identical": True, "ms_per_step_per_rank": [216.5]},
+        "figures.infer.AIR": {"skipped": "backend 'cpu' cannot run AIR"},
+        "figures.train.final_loss": "nan",  # what strict_json writes for a diverged loss
+    })
+    record["events"] = [{"time_ms": 1, "key": "run_start", "value": None, "metadata": {"rank": 0}},
+                        {"time_ms": 2, "key": "status", "value": "success"}]
+    return record
+
+
+FULL_RECORD = full_record()
+
+
+def inner_paths(value, prefix=()) -> list[tuple]:
+    """Every path into a document, containers and leaves, through mappings and lists."""
+    paths = [prefix] if prefix else []
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        paths += inner_paths(child, (*prefix, key))
+    return paths
+
+
+RECORD_PATHS = inner_paths(FULL_RECORD)
+
+
+def changed_inside(document: dict, changes) -> dict:
+    document = json.loads(json.dumps(document))
+    for path, value in changes:
+        *parents, leaf = path
+        target = document
+        for key in parents:
+            target = target[key] if isinstance(target, (dict, list)) and _has(target, key) else None
+        if not isinstance(target, (dict, list)) or not _has(target, leaf):
+            continue  # an earlier change replaced a parent
+        if value is DELETE:
+            del target[leaf]
+        else:
+            target[leaf] = value
+    return document
+
+
+def _has(container, key) -> bool:
+    return key in container if isinstance(container, dict) else isinstance(key, int) and key < len(container)
+
+
+def every_reader(record: dict, path: Path) -> None:
+    """What report, compare, check, baseline and history do with a record, in every output format."""
+    from harness.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline
+    from harness.compare import compare, render
+    from harness.history import History, history_json, history_row
+    from harness.report import run_summary, zoo_table
+
+    zoo_table([record])
+    run_summary(record)
+    first = read_record(Path(__file__).resolve().parent / "data" / "digits-cpu-record.json")
+    for records in ([first, record], [record, first]):
+        comparison = compare(records, ["a.json", str(path)])
+        for output_format in ("plain", "csv", "json"):  # the others differ only in tabulate's table style
+            render(comparison, output_format)
+    tolerances = Tolerances(**DEFAULT_TOLERANCES)
+    for new, baseline in ((record, first), (first, record)):
+        loads_or_one_line_error(lambda: check(new, baseline, tolerances, gate_speed=True))
+    loads_or_one_line_error(lambda: make_baseline(record, tolerances, str(path)))
+    history = History("digits", "cpu", [(path, first), (path, record)], [])
+    for _, each in history.runs:
+        history_row(each)
+    json.dumps(history_json(history))
+
+
+INNER_VALUES = JSON_VALUES | st.sampled_from(["nan", "inf", "-inf", "2026-11-27T10:07:13+00:00", "", "x", -1, 0,
+                                               1.5, 2, True, None, [], {}])
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.lists(st.tuples(st.sampled_from(RECORD_PATHS), INNER_VALUES | st.just(DELETE)), min_size=1, max_size=3))
+@example([(("figures", "eval", "top1"), "0.97")])  # found (issue 10): report crashed on a string top-1
+@example([(("figures", "train"), [1, 2])])  # found (issue 10): figures.train a list
+@example([(("figures", "infer", "ONNX", "matches_eval"), "yes")])
+@example([(("figures", "export", "MINDIR", "mb"), None)])
+@example([(("started",), "yesterday")])
+@example([(("config", "dataset"), ["digits"])])
+@example([(("environment", "git", "commit"), 7)])
+@example([(("run_id",), 3)])
+@example([(("figures", "train", "ranks"), "2")])
+@example([(("figures", "eval", "images"), 1.5)])
+def test_every_reader_copes_with_any_record_read_record_accepts(scratch, changes):
+    """A record changed anywhere inside (leaves and containers, through lists too) is either refused by
+    read_record in one line or read, rendered, compared, gated and listed by every command without a crash."""
+    path = scratch / "inner.json"
+    path.write_text(to_json(changed_inside(FULL_RECORD, changes)), encoding="utf-8")
+    record = loads_or_one_line_error(lambda: read_record(path))
+    if record is not None:
+        every_reader(record, path)
+
+
+WRONG_VALUES = ("x", "nan", "", -1, 1.5, 10**20, True, None, [], [1], {}, {"a": 1}, DELETE)
+
+
+@pytest.mark.bad_input
+def test_every_reader_copes_with_each_value_anywhere_in_a_record(tmp_path):
+    """Exhaustive where the property above samples: each path of the record in turn (186 of them) set to each
+    of a set of wrong values, one at a time."""
+    path = tmp_path / "inner.json"
+    refused = 0
+    for inner in RECORD_PATHS:
+        for value in WRONG_VALUES:
+            path.write_text(to_json(changed_inside(FULL_RECORD, [(inner, value)])), encoding="utf-8")
+            record = loads_or_one_line_error(lambda: read_record(path))
+            if record is None:
+                refused += 1
+            else:
+                every_reader(record, path)
+    assert 0 < refused < len(RECORD_PATHS) * len(WRONG_VALUES)  # both branches are exercised
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("path, value, message", [
+    (("figures", "eval", "top1"), "0.97", "figures.eval.top1 must be a fraction from 0 to 1, got '0.97'"),
+    (("figures", "train"), [], "figures.train must be a mapping, got a list"),
+    (("figures", "train", "steps"), DELETE, "figures.train.steps is missing"),
+    (("figures", "infer", "ONNX", "matches_eval"), "yes", "figures.infer.ONNX.matches_eval must be true or false"),
+    (("figures", "export", "MINDIR"), 21.8, "figures.export.MINDIR must be a mapping, got 21.8"),
+    (("environment", "git"), "HEAD", "environment.git must be a mapping"),
+    (("started",), "yesterday", "started must be an ISO date and time, got 'yesterday'"),
+    (("config", "epochs"), "8", "config: epochs must be int, got '8'"),
+    (("config", "label_smoothing"), 2, "config: label_smoothing must be in [0, 1), got 2"),
+    (("events", 0), "run_start", "events[0] must be a mapping"),
+])
+def test_a_record_wrong_inside_is_refused_naming_the_value(tmp_path, path, value, message):
+    target = tmp_path / "record.json"
+    target.write_text(to_json(changed_inside(FULL_RECORD, [(path, value)])), encoding="utf-8")
+    with pytest.raises(BenchError) as info:
+        read_record(target)
+    assert str(info.value).startswith(f"results record {target} is malformed: ")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_non_finite_figures_read_back_as_floats(tmp_path):
+    import math
+
+    from harness.record import write_json_atomic
+
+    path = write_json_atomic(tmp_path / "diverged.json", changed_inside(FULL_RECORD, [
+        (("figures", "train", "final_loss"), math.inf), (("figures", "train", "ms_per_step_median"), math.nan)]))
+    assert '"final_loss": "inf"' in path.read_text()  # JSON has no such numbers: strict_json wrote strings
+    train = read_record(path)["figures"]["train"]
+    assert train["final_loss"] == math.inf and math.isnan(train["ms_per_step_median"])
+
+
+# --- run files (run.json): what --resume continues from ------------------------------------------
+
+VALID_RUN_FILE = {"config": load_suite("digits"),
+                  "options": {"suite": "digits", "backend": "cpu", "phases": ["setup", "train", "record"],
+                              "pretrained": None}}
+RUN_FILE_PATHS = inner_paths(VALID_RUN_FILE)
+
+
+def read_run_file_or_one_line_error(scratch: Path, content: str):
+    from harness.checkpoints import RUN_FILE, read_run_file
+    from harness.suites import validate_config
+
+    run_dir = scratch / "run"
+    run_dir.mkdir(exist_ok=True)
+    (run_dir / RUN_FILE).write_text(content, encoding="utf-8", errors="surrogatepass")
+    saved = loads_or_one_line_error(lambda: read_run_file(run_dir))
+    if saved is not None:  # what the resumed run relies on
+        assert set(saved["config"]) == set(SCHEMA)
+        assert validate_config(saved["config"], "again", complete=True) == saved["config"]
+        assert isinstance(saved["options"]["backend"], str)
+    return saved
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(st.lists(st.tuples(st.sampled_from(RUN_FILE_PATHS), INNER_VALUES | st.just(DELETE)), min_size=1, max_size=3))
+@example([(("config",), DELETE)])  # found (issue 10): --resume crashed on a run file without config
+@example([(("config", "epochs"), 0)])  # found (issue 10): an out-of-range config was resumed
+@example([(("options", "backend"), ["cpu"])])
+@example([(("config", "epochz"), 3)])
+def test_run_files_changed_inside_resume_or_fail_in_one_line(scratch, changes):
+    read_run_file_or_one_line_error(scratch, to_json(changed_inside(VALID_RUN_FILE, changes)))
+
+
+@pytest.mark.bad_input
+@PROPERTY
+@given(JSON_VALUES)
+@example([VALID_RUN_FILE])  # found (issue 10): a run file that is a list
+@example(Raw("[" * 5_000 + "]" * 5_000))
+def test_run_files_of_any_json_resume_or_fail_in_one_line(scratch, value):
+    read_run_file_or_one_line_error(scratch, to_json(value))
+
+
+def test_a_run_file_of_an_older_harness_takes_defaults_for_keys_it_lacks(tmp_path):
+    config = {key: value for key, value in VALID_RUN_FILE["config"].items() if key != "corrupt_images"}
+    saved = read_run_file_or_one_line_error(tmp_path, json.dumps({**VALID_RUN_FILE, "config": config}))
+    assert saved["config"]["corrupt_images"] == SCHEMA["corrupt_images"].default
+
+
+# --- the event log a resumed run reads its earlier epochs from ---------------------------------------
+
+def epoch_stop_line(epoch, loss=0.5, ms_per_step=210.0) -> str:
+    return LOG_PREFIX + json.dumps({"time_ms": 1, "key": "epoch_stop", "value": epoch,
+                                    "metadata": {"loss": loss, "ms_per_step": ms_per_step, "lr": 0.01}})
+
+
+def test_the_event_log_reader_leaves_out_lines_that_are_not_whole_events(tmp_path):
+    log = tmp_path / "events.log"
+    good = [epoch_stop_line(1), epoch_stop_line(2, loss="nan"), LOG_PREFIX + '{"time_ms": 3, "key": "run_start"}']
+    bad = [epoch_stop_line(3, loss="low"), epoch_stop_line("4"), LOG_PREFIX + "[1, 2]", "", "garbage",
+           LOG_PREFIX + '{"key": "epoch_stop", "value": 5}', epoch_stop_line(6)[:40]]  # the last: torn by a kill
+    log.write_text("\n".join(good[:2] + bad[:4] + good[2:] + bad[4:]))
+    events = read_event_log(log)
+    assert [(e["key"], e.get("value")) for e in events] == [("epoch_stop", 1), ("epoch_stop", 2), ("run_start", None)]
+    assert math.isnan(events[1]["metadata"]["loss"])  # strict_json's "nan" reads back as a float
+    assert read_event_log(tmp_path / "none.log") == []
+
+
+@pytest.mark.fault
+@PROPERTY
+@given(st.lists(st.one_of(st.text(max_size=60), JSON_VALUES.map(lambda v: LOG_PREFIX + to_json(v)),
+                          st.builds(epoch_stop_line, JSON_VALUES, JSON_VALUES, JSON_VALUES)), max_size=6),
+       st.binary(max_size=40))
+def test_the_event_log_reader_never_fails_and_gives_usable_epochs(scratch, lines, tail):
+    log = scratch / "events.log"
+    log.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + tail)
+    for event in read_event_log(log):
+        assert isinstance(event["key"], str)
+        if event["key"] == "epoch_stop":
+            meta = event["metadata"]
+            assert isinstance(event["value"], int) and event["value"] >= 0
+            assert isinstance(meta["loss"], (int, float)) and isinstance(meta["ms_per_step"], (int, float))

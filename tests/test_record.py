@@ -61,8 +61,8 @@ def test_read_record_accepts_a_valid_record(tmp_path):
     ("hello", "not valid JSON"),
     ("[1, 2]", "not a googlenet-bench results record"),
     (json.dumps(minimal_record(schema=SCHEMA_VERSION + 1)), "newer than this harness reads"),
-    (json.dumps(minimal_record(figures=[])), "'figures' is missing or not a dict"),
-    (json.dumps(minimal_record(suite=None)), "'suite' is missing"),
+    (json.dumps(minimal_record(figures=[])), "malformed: figures must be a mapping, got a list"),
+    (json.dumps(minimal_record(suite=None)), "malformed: suite must be a string, got None"),
 ])
 def test_unusable_records_give_one_line(tmp_path, content, message):
     path = tmp_path / "bad.json"

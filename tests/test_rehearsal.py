@@ -15,9 +15,10 @@ from harness.record import read_record
 
 pytestmark = pytest.mark.slow
 
-CIFAR = ("--suite", "cifar10-full", "--set", "image_size=32", "--set", "batch_size=16", "--set", "epochs=3",
-         "--set", "train_samples=96", "--set", "eval_samples=64", "--set", "lr_init=0.01")
-IMAGENET = ("--suite", "imagenet-full", "--set", "num_classes=10", "--set", "image_size=64", "--set", "batch_size=8",
+# Short, and large enough batches that an epoch's (last-batch) loss says something.
+CIFAR = ("--suite", "cifar10-full", "--set", "image_size=32", "--set", "batch_size=64", "--set", "epochs=3",
+         "--set", "train_samples=640", "--set", "eval_samples=128", "--set", "lr_init=0.02")
+IMAGENET = ("--suite", "imagenet-full", "--set", "num_classes=10", "--set", "image_size=64", "--set", "batch_size=16",
             "--set", "epochs=4", "--set", "lr_init=0.01")
 # What each backend's recipe is on each suite, as the zoo has it.
 EXPECTED = {
@@ -40,13 +41,13 @@ def rehearse(backend: str, suite_args: tuple, data, tmp_path, *extra):
 
 
 def assert_learns(figures: dict) -> None:
-    """The loss stays finite and near or below where it starts, falls below its first epoch's value,
+    """The loss stays finite and near or below where it starts, ends below its first epoch's value,
     and the network tells the classes apart better than chance (an exploding recipe does none of it).
     An epoch's loss is its last batch's (dataset sink), so it is not asked to fall every epoch."""
     losses = [float(loss) for loss in figures["train"]["loss_per_epoch"]]
     start = math.log(10)
     assert all(math.isfinite(loss) and loss < 2 * start for loss in losses), losses
-    assert min(losses[1:]) < losses[0], losses
+    assert losses[-1] < losses[0], losses
     assert figures["eval"]["top1"] >= 0.2, figures["eval"]  # chance is 0.1
 
 

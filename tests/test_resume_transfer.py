@@ -101,7 +101,7 @@ def test_corrupt_pretrained_checkpoint_is_refused_in_one_line(digits_run, tmp_pa
     data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
     broken.write_bytes(bytes(data))
     result = run_bench(*SHORT_DIGITS, "--pretrained", str(broken), "--results", str(tmp_path / "r"))
-    assert result.returncode == 2 and "is corrupt or unreadable" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and f"checkpoint {broken} is corrupt: " in result.stderr and "Traceback" not in result.stderr
 
 
 def test_transfer_suite_measures_pretrained_against_scratch(tmp_path):

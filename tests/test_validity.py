@@ -110,7 +110,7 @@ def test_a_run_below_the_suites_min_top1_exits_1_as_below_target(tmp_path):
 @pytest.mark.slow
 def test_imagenet_trains_with_a_falling_loss_under_its_fixed_loss_scale_of_1024(learnable_imagenet_dir, tmp_path):
     result = run_bench("--suite", "imagenet-full", "--data", str(learnable_imagenet_dir), "--set", "num_classes=10",
-                       "--set", "epochs=4", "--set", "image_size=64", "--set", "batch_size=8",
+                       "--set", "epochs=4", "--set", "image_size=64", "--set", "batch_size=16",
                        "--set", "lr_init=0.01", "--set", "export_formats=[MINDIR]", "--results", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     record = read_record(next(tmp_path.glob("*.json")))
@@ -119,3 +119,18 @@ def test_imagenet_trains_with_a_falling_loss_under_its_fixed_loss_scale_of_1024(
     assert figures["trained_cell"] == {"cell": "TrainOneStepCell", "sens": 1024.0, "optimizer_loss_scale": 1024.0,
                                        "jit_level": None}
     assert_learns(figures)
+
+
+@pytest.mark.slow
+def test_in_fp32_a_fixed_loss_scale_divided_back_trains_exactly_as_no_loss_scale(learnable_imagenet_dir, tmp_path):
+    """The optimizer divides the 1024-scaled gradients back: the loss is the unscaled run's, step for step
+    (without the division the gradients are 1024 times too large and the loss explodes)."""
+    losses = {}
+    for kind in ("fixed", "none"):
+        result = run_bench("--suite", "imagenet-full", "--data", str(learnable_imagenet_dir), "--set", "num_classes=10",
+                           "--set", "epochs=2", "--set", "image_size=64", "--set", "batch_size=16",
+                           "--set", f"loss_scale={kind}", "--phases", "train", "--results", str(tmp_path / kind))
+        assert result.returncode == 0, result.stderr[-2000:]
+        losses[kind] = read_record(next((tmp_path / kind).glob("*.json")))["figures"]["train"]["loss_per_epoch"]
+    assert losses["fixed"] == pytest.approx(losses["none"], rel=1e-4), losses
+

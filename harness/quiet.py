@@ -1,0 +1,39 @@
+"""Keep MindSpore's and onnxruntime's own log lines off the console while a file is only being checked.
+
+Their loaders print [WARNING]/[ERROR] lines (some blaming permissions or `filter_prefix` the user
+never set) before raising; the harness gives its own one line instead. Both Python logging and
+native code write to file descriptor 2, so that is what is captured.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+
+
+@contextlib.contextmanager
+def stderr_held():
+    """Capture fd 2 for the block. If the block succeeds what was captured is written out after it (a
+    warning on a file that loads is still shown); if it raises, the captured lines are dropped."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            _restore(saved)
+            raise
+        _restore(saved)
+        held.seek(0)
+        captured = held.read()
+    if captured:
+        sys.stderr.flush()
+        os.write(2, captured)
+
+
+def _restore(saved: int) -> None:
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
