@@ -11,7 +11,8 @@ from pathlib import Path
 from harness import phases as phase_functions
 from harness.errors import BenchError, RunFailed
 from harness.plan import Plan
-from harness.record import SCHEMA_VERSION, EventLog, environment, keep_record, write_record
+from harness.events import EventLog
+from harness.record import SCHEMA_VERSION, environment, keep_record, write_record
 from harness.state import RunState, Verdict
 from harness.types import MAIN_RANK_ONLY, RAN_TO_THE_END
 

@@ -151,3 +151,14 @@ def either(test: Callable[[dict], bool], when_true: Fields, otherwise: Fields) -
 def conform(document: Any, shape: Shape | Fields) -> Any:
     """The document with its values checked (and non-finite number strings read as floats)."""
     return shape(document, "")
+
+
+def strict_json(value: Any) -> Any:
+    """Non-finite floats (a diverged loss) as the strings "nan"/"inf"/"-inf": JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value

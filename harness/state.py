@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.record import EventLog
+from harness.events import EventLog
 
 MB = 1024 * 1024
 

@@ -97,7 +97,7 @@ def _resume(plan: Plan, state: RunState, optimizer) -> int:
 
 def _train_figures(plan: Plan, state: RunState, timer, optimizer, done_epochs: int, train_s: float) -> dict:
     from harness.callbacks import EpochFigures, timing_summary
-    from harness.record import epochs_logged
+    from harness.events import epochs_logged
 
     split = state.train_split
     earlier = [EpochFigures(e["epoch"], split.steps, e["ms_per_step"] * split.steps / 1000.0, float(e["loss"]),

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import BenchError
-from harness.record import LOG_PREFIX, SCHEMA_VERSION, read_event_log, read_record
+from harness.events import LOG_PREFIX, read_event_log
+from harness.record import SCHEMA_VERSION, read_record
 from harness.suites import SCHEMA, load_suite, parse_override
 
 EXAMPLES = 200

@@ -8,7 +8,8 @@ import textwrap
 import pytest
 
 from harness.errors import BenchError
-from harness.record import SCHEMA_VERSION, EventLog, read_record, write_json_atomic
+from harness.events import EventLog
+from harness.record import SCHEMA_VERSION, read_record, write_json_atomic
 
 
 def minimal_record(**changes):
