@@ -222,3 +222,20 @@ def cmd_fetch(argv: list[str]) -> int:
     print(f"CIFAR-10 {fetched.how}; run: python bench.py --suite cifar10-full --data {fetched.data}", file=sys.stderr)
     print(fetched.data)  # alone on stdout, for scripts: --data "$(python bench.py fetch cifar10)"
     return 0
+
+
+@command("publish", "a static HTML site of a results directory (tables, trend charts, environments, raw records)")
+def cmd_publish(argv: list[str]) -> int:
+    from harness.publish import publish
+
+    parser = _parser("publish", "Write a static HTML report of a results directory that opens from disk: one page "
+                                "per suite and backend, with the zoo table, the compare view, trend charts, each "
+                                "run's environment and its raw record.")
+    parser.add_argument("results", help="a results directory, e.g. results/ (its records, not its subfolders)")
+    parser.add_argument("--to", required=True, type=Path, help="the site's directory (new, empty, or an earlier site)")
+    args = parser.parse_args(argv)
+    site = publish(args.results, args.to)
+    for reason in site.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(f"site: {site.index.as_uri()} ({site.pages} page{'s' * (site.pages != 1)}, {site.runs} runs)")
+    return 0
