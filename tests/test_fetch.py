@@ -161,6 +161,15 @@ def test_an_interrupted_download_is_resumed_with_a_range_request(server, archive
 
 
 @pytest.mark.fault
+def test_a_part_file_already_whole_is_checked_and_unpacked(server, archive, tmp_path):
+    (tmp_path / "cifar-10-binary.tar.gz.part").write_bytes(archive)  # killed after the last byte, before the rename
+    result = fetch(server, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [(entry.status, entry.range) for entry in server.log] == [(416, f"bytes={len(archive)}-")]
+    assert os.listdir(tmp_path) == [FOLDER]
+
+
+@pytest.mark.fault
 def test_a_dead_server_exits_1_in_one_line(server, tmp_path):
     result = run_bench("fetch", "cifar10", "--to", str(tmp_path), "--url", server.url("/absent.tar.gz"))
     assert result.returncode == 1 and "HTTP 404" in one_line(result)
