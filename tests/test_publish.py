@@ -115,7 +115,7 @@ def test_the_site_renders_in_headless_chromium_with_its_tables_and_charts(chromi
     assert dom.count("<table") == 4  # runs, zoo table, compare, environment
     assert dom.count("<svg") == 4 and "<polyline" in dom and "aborted" in dom
     index_dom = render(chromium, site / "index.html", tmp_path, "--dump-dom").stdout
-    assert index_dom.count("<table") == 1 and "digits on gpu" in index_dom
+    assert index_dom.count("<table") == 1 and index_dom.count("<svg") == 2 * 2 and "digits on gpu" in index_dom
 
     screenshot = tmp_path / "page.png"
     render(chromium, page, tmp_path, f"--screenshot={screenshot}")
