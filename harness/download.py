@@ -29,8 +29,8 @@ class DownloadFailed(BenchError):
     exit_code = 1
 
 
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5()
+def file_digest(path: Path, algorithm: str = "md5") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
@@ -98,7 +98,7 @@ def download(url: str, target: Path, md5: str, *, room_after: int = 0) -> Path:
             resumed = f", resuming at {megabytes(offset)}" if offset else ""
             say(f"downloading {url}{size} to {part}{resumed}")
             _receive(response, part, offset, total, url)
-    actual = file_md5(part)
+    actual = file_digest(part)
     if actual != md5:
         part.unlink()
         raise BenchError(f"the file downloaded from {url} has MD5 {actual}, not the expected {md5}: it was "

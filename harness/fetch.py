@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import gzip
-import hashlib
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datasets import cifar10, imagenet
-from harness.download import CHUNK, MD5_PATTERN, download, file_md5, no_room, say
+from harness.download import MD5_PATTERN, download, file_digest, no_room, say
 from harness.errors import BenchError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -80,14 +79,6 @@ def _locked(directory: Path):
         os.close(descriptor)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _wrong_files(folder: Path) -> list[str]:
     """The CIFAR-10 files missing from `folder` or not of the size MindSpore reads."""
     return [name for name, size in FILE_BYTES.items()
@@ -103,7 +94,7 @@ def _problem(target: Path) -> str | None:
     wrong = _wrong_files(target)
     if wrong:
         return f"{wrong[0]} is missing or not {FILE_BYTES[wrong[0]]:,} bytes"
-    changed = [name for name in FILE_BYTES if _sha256(target / name) != expected.get(name)]
+    changed = [name for name in FILE_BYTES if file_digest(target / name, "sha256") != expected.get(name)]
     return f"{changed[0]} changed since it was fetched" if changed else None
 
 
@@ -130,7 +121,7 @@ def fetch_cifar10(to: Path, url: str, md5: str) -> Fetched:
         for stale in to.glob(STAGING_PREFIX + "*"):  # left by a fetch that was killed while unpacking
             shutil.rmtree(stale, ignore_errors=True)
         archive = to / ARCHIVE
-        if archive.exists() and file_md5(archive) != md5:  # kept by a fetch that could not unpack: reuse if right
+        if archive.exists() and file_digest(archive) != md5:  # kept by a fetch that could not unpack: reuse if right
             archive.unlink()
         if not archive.exists():
             download(url, archive, md5, room_after=sum(FILE_BYTES.values()))
@@ -156,7 +147,8 @@ def _unpack(archive: Path, target: Path, url: str, md5: str) -> None:
             archive.unlink()
             raise BenchError(f"the archive from {url} is not the CIFAR-10 binary release: {FOLDER}/{wrong[0]} "
                              f"is missing or not {FILE_BYTES[wrong[0]]:,} bytes; it is deleted")
-        marker = {"url": url, "archive_md5": md5, "sha256": {name: _sha256(unpacked / name) for name in FILE_BYTES}}
+        checksums = {name: file_digest(unpacked / name, "sha256") for name in FILE_BYTES}
+        marker = {"url": url, "archive_md5": md5, "sha256": checksums}
         (unpacked / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         if target.exists():  # a damaged earlier fetch: moved into staging, deleted with it
             target.rename(staging / "replaced")
