@@ -58,11 +58,11 @@ def time_to_target_s(record: dict) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-CHARTS = (
-    ("ms/step (median)", lambda record: headline(record).ms_per_step),
-    ("images/s", lambda record: headline(record).images_per_s),
-    ("top-1 (%)", lambda record: None if headline(record).top1 is None else headline(record).top1 * 100),
-    ("time to target (s)", time_to_target_s),
+CHARTS = (  # title, the figure of a record, the y axis top if fixed
+    ("ms/step (median)", lambda record: headline(record).ms_per_step, None),
+    ("images/s", lambda record: headline(record).images_per_s, None),
+    ("top-1 (%)", lambda record: None if headline(record).top1 is None else headline(record).top1 * 100, 100.0),
+    ("time to target (s)", time_to_target_s, None),
 )
 INDEX_CHARTS = ("top-1 (%)", "ms/step (median)")  # each page's headline trends, on the index
 
@@ -96,16 +96,16 @@ def _runs_table(runs: list[Run]) -> str:
     return _table(headers, rows, ["" if run.ok else "bad" for run in runs])
 
 
-def _charts(runs: list[Run], titles: tuple[str, ...] = tuple(title for title, _ in CHARTS)) -> str:
+def _charts(runs: list[Run], titles: tuple[str, ...] = tuple(chart[0] for chart in CHARTS)) -> str:
     svgs = []
-    for title, figure in (chart for chart in CHARTS if chart[0] in titles):
+    for title, figure, scale_top in (chart for chart in CHARTS if chart[0] in titles):
         values = [figure(run.record) for run in runs]
         if title.startswith("time to target") and all(v is None for v in values):
             continue  # recorded only by suites that set a target
         points = [Point(run.label, value, f"{run.label} {run.record.get('run_id')}: {run.record.get('status')}, "
                                           f"{title} {MISSING if value is None else f'{value:,.2f}'}", run.ok)
                   for run, value in zip(runs, values)]
-        svgs.append(line_chart(title, points))
+        svgs.append(line_chart(title, points, scale_top))
     return '<div class="charts">' + "".join(svgs) + "</div>"
 
 

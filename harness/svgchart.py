@@ -23,12 +23,12 @@ class Point:
 
 
 def nice_top(largest: float) -> tuple[float, float]:
-    """A round axis top at or above `largest`, and its tick step (1, 2 or 5 times a power of ten)."""
+    """A round axis top at or above `largest`, and its tick step (1, 2, 2.5 or 5 times a power of ten)."""
     if largest <= 0:
         return 1.0, 0.25
     raw_step = largest / 4
     power = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw_step)
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw_step)
     return step * math.ceil(largest / step - 1e-9), step
 
 
@@ -36,10 +36,11 @@ def _tick_text(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:g}"
 
 
-def line_chart(title: str, points: list[Point]) -> str:
-    """An <svg> element: `points` left to right, y from 0 to a round value above the largest."""
+def line_chart(title: str, points: list[Point], scale_top: float | None = None) -> str:
+    """An <svg> element: `points` left to right, y from 0 to `scale_top` (e.g. 100 for a percentage) or else
+    to a round value above the largest."""
     values = [p.value for p in points if p.value is not None]
-    top, step = nice_top(max(values, default=0.0))
+    top, step = nice_top(max([*values, scale_top or 0.0]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     gap = plot_w / max(len(points), 1)
 

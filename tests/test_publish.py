@@ -151,3 +151,14 @@ def test_unusable_input_exits_2_in_one_line_and_writes_nothing(case, results, tm
     assert result.returncode == 2 and message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert sorted(str(path) for path in tmp_path.rglob("*")) == before
+
+
+def test_chart_axes_start_at_zero_and_end_on_a_round_value():
+    from harness.svgchart import Point, line_chart, nice_top
+
+    assert nice_top(4138.4) == (6000, 2000) and nice_top(37.8) == (40, 10) and nice_top(7.0) == (8, 2)
+    assert nice_top(0.0) == (1.0, 0.25)
+    points = [Point("#1 x1", 7.0, "run 1", True), Point("#2 x2", None, "run 2", False)]
+    ticks = lambda svg: re.findall(r'text-anchor="end">([\d,.]+)</text>', svg)  # noqa: E731
+    assert ticks(line_chart("top-1 (%)", points, scale_top=100.0)) == ["0", "25", "50", "75", "100"]
+    assert ticks(line_chart("top-1 (%)", points)) == ["0", "2", "4", "6", "8"]
