@@ -114,7 +114,7 @@ def _receive(response, part: Path, offset: int, total: int | None, url: str) -> 
         with open(part, "ab" if offset else "wb") as handle:
             while True:
                 try:
-                    chunk = response.read(CHUNK)
+                    chunk = response.read1(CHUNK)  # what has arrived: a Ctrl-C is seen between reads
                 except (OSError, http.client.HTTPException) as exc:  # reset, timeout, IncompleteRead
                     raise DownloadFailed(_interrupted(url, part, received, total, exc)) from None
                 if not chunk:

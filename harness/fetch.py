@@ -125,12 +125,12 @@ def fetch_cifar10(to: Path, url: str, md5: str) -> Fetched:
             archive.unlink()
         if not archive.exists():
             download(url, archive, md5, room_after=sum(FILE_BYTES.values()))
-        _unpack(archive, target, url, md5)
+        _unpack(archive, target, url)
         archive.unlink()
     return Fetched(target, "downloaded, checked and unpacked")
 
 
-def _unpack(archive: Path, target: Path, url: str, md5: str) -> None:
+def _unpack(archive: Path, target: Path, url: str) -> None:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
     try:
         try:
@@ -148,8 +148,7 @@ def _unpack(archive: Path, target: Path, url: str, md5: str) -> None:
             raise BenchError(f"the archive from {url} is not the CIFAR-10 binary release: {FOLDER}/{wrong[0]} "
                              f"is missing or not {FILE_BYTES[wrong[0]]:,} bytes; it is deleted")
         checksums = {name: file_digest(unpacked / name, "sha256") for name in FILE_BYTES}
-        marker = {"url": url, "archive_md5": md5, "sha256": checksums}
-        (unpacked / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        (unpacked / MARKER).write_text(json.dumps({"sha256": checksums}, indent=2) + "\n", encoding="utf-8")
         if target.exists():  # a damaged earlier fetch: moved into staging, deleted with it
             target.rename(staging / "replaced")
         unpacked.rename(target)

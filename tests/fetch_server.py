@@ -1,14 +1,18 @@
 """A local HTTP server on 127.0.0.1 for the fetch tests (these machines have no internet).
 
 It serves byte strings by path, honours `Range: bytes=N-` (206, or 416 past the end), can stop a response
-part-way once (a dropped connection), and logs each request's path, Range header and bytes sent.
+part-way once (a dropped connection) or send it slowly once, and logs each request's path, Range header and bytes sent.
 """
 from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+TRICKLE_BYTES, TRICKLE_PAUSE_S = 8192, 0.05
 
 
 @dataclass
@@ -23,6 +27,7 @@ class Served:
 class FileServer:
     files: dict[str, bytes] = field(default_factory=dict)
     cut_next: dict[str, int] = field(default_factory=dict)  # path -> bytes to send before dropping, once
+    trickle_next: dict[str, int] = field(default_factory=dict)  # path -> bytes to send at once, then slowly, once
     log: list[Served] = field(default_factory=list)
     port: int = 0
 
@@ -57,7 +62,14 @@ class _Handler(BaseHTTPRequestHandler):
         cut = server.cut_next.pop(self.path, None)
         if cut is not None:
             payload = payload[:cut]  # then the connection closes (HTTP/1.0): fewer bytes than announced
-        self.wfile.write(payload)
+        fast = server.trickle_next.pop(self.path, len(payload))
+        self.wfile.write(payload[:fast])
+        try:
+            for offset in range(fast, len(payload), TRICKLE_BYTES):
+                time.sleep(TRICKLE_PAUSE_S)
+                self.wfile.write(payload[offset:offset + TRICKLE_BYTES])
+        except (BrokenPipeError, ConnectionResetError):  # the client went away
+            pass
         server.log.append(Served(self.path, asked, status, len(payload)))
 
     def log_message(self, *args):  # keep the test output clean

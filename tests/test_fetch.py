@@ -5,14 +5,17 @@ import hashlib
 import io
 import json
 import os
+import signal
 import subprocess
+import sys
 import tarfile
+import time
 from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
-from conftest import CIFAR_FILES, CIFAR_RECORD_BYTES, CIFAR_RECORDS, run_bench
+from conftest import CIFAR_FILES, CIFAR_RECORD_BYTES, CIFAR_RECORDS, PROJECT_ROOT, run_bench
 from fetch_server import serve
 
 FOLDER = "cifar-10-batches-bin"
@@ -158,6 +161,28 @@ def test_an_interrupted_download_is_resumed_with_a_range_request(server, archive
     assert [(entry.status, entry.range, entry.sent) for entry in server.log] == [
         (200, None, half), (206, f"bytes={half}-", len(archive) - half)]
     assert os.listdir(tmp_path) == [FOLDER]
+
+
+@pytest.mark.fault
+def test_ctrl_c_keeps_the_partial_download_for_the_next_fetch(server, archive, tmp_path):
+    server.trickle_next[ARCHIVE_PATH] = 100_000
+    part = tmp_path / "cifar-10-binary.tar.gz.part"
+    command = [sys.executable, str(PROJECT_ROOT / "bench.py"), "fetch", "cifar10", "--to", str(tmp_path),
+               "--url", server.url(ARCHIVE_PATH), "--md5", md5(archive)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (part.exists() and part.stat().st_size >= 100_000) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "run the same command again to resume" in stderr and "Traceback" not in stderr
+    kept = part.stat().st_size
+    assert 100_000 <= kept < len(archive) and os.listdir(tmp_path) == [part.name]
+
+    resumed = fetch(server, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert server.log[-1].range == f"bytes={kept}-" and os.listdir(tmp_path) == [FOLDER]
 
 
 @pytest.mark.fault
