@@ -169,7 +169,9 @@ def test_ctrl_c_keeps_the_partial_download_for_the_next_fetch(server, archive, t
     part = tmp_path / "cifar-10-binary.tar.gz.part"
     command = [sys.executable, str(PROJECT_ROOT / "bench.py"), "fetch", "cifar10", "--to", str(tmp_path),
                "--url", server.url(ARCHIVE_PATH), "--md5", md5(archive)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As at a terminal: SIGINT not ignored, whatever this test runner inherited (a background job ignores it).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (part.exists() and part.stat().st_size >= 100_000) and time.monotonic() < deadline:
         time.sleep(0.05)
