@@ -14,7 +14,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from harness.compare import MISSING, compare, headline, ranks
+from harness.compare import compare
+from harness.figures import MISSING, headline, ranks
 from harness.history import HEADERS, history_row
 from harness.report import zoo_table
 from harness.svgchart import Point, line_chart
@@ -52,9 +53,8 @@ class Run:
 
 
 def time_to_target_s(record: dict) -> float | None:
-    """figures.train.time_to_target in seconds: a number, or a mapping with "seconds"; None if not recorded."""
-    value = (record["figures"].get("train") or {}).get("time_to_target")
-    value = value.get("seconds") if isinstance(value, dict) else value
+    """figures.train.time_to_target_s: training seconds to the suite's target top-1; None if not reached or not set."""
+    value = (record["figures"].get("train") or {}).get("time_to_target_s")
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 

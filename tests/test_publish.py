@@ -43,7 +43,7 @@ def results(tmp_path):
         "one-rank": dict(started="2026-11-29T09:00:00+00:00"),
         "two-ranks": {"started": "2026-11-29T09:10:00+00:00", "figures.train.ranks": 2,
                       "figures.train.ms_per_step_median": 691.8, "figures.train.images_per_s": 185.0,
-                      "figures.eval.top1": 0.9861, "figures.train.time_to_target": 48.2},
+                      "figures.eval.top1": 0.9861, "figures.train.time_to_target_s": 48.2},
         "failed": {"started": "2026-11-29T09:20:00+00:00", "status": "failed", "figures.eval": None,
                    "error": "the loss became nan at step 3 (epoch 1): lower lr_init"},
         "aborted": {"started": "2026-11-29T09:30:00+00:00", "status": "aborted", "figures.eval": None,
