@@ -15,7 +15,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from harness.compare import compare
-from harness.figures import MISSING, headline, ranks
+from harness.figures import MISSING, headline
 from harness.history import HEADERS, history_row
 from harness.report import zoo_table
 from harness.svgchart import Point, line_chart
@@ -29,6 +29,7 @@ th { background: #f3f5f8; text-align: left; } .wide { overflow-x: auto; }
 .status-success { color: #17692e; font-weight: 600; } .status-bad { color: #b3151b; font-weight: 600; }
 tr.bad td { background: #fdf0f0; } .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .chart { border: 1px solid #ddd; background: #fff; } .chart-title { font-size: 14px; font-weight: 600; }
+.error { display: inline-block; max-width: 22em; overflow-wrap: anywhere; }
 .tick { font-size: 11px; fill: #555; } .grid { stroke: #eee; } .axis { stroke: #888; } .note { color: #666; }
 """
 
@@ -48,8 +49,14 @@ class Run:
         return f"{RECORDS}/{self.path.name}"
 
     @property
+    def ranks(self) -> int:
+        """The ranks the run trained with, or, for a run that died before its figures, was launched with."""
+        figures = self.record["figures"]
+        return (figures.get("train") or {}).get("ranks") or (figures.get("launch") or {}).get("ranks") or 1
+
+    @property
     def label(self) -> str:
-        return f"#{self.number} x{ranks(self.record)}"
+        return f"#{self.number} x{self.ranks}"
 
 
 def time_to_target_s(record: dict) -> float | None:
@@ -91,8 +98,9 @@ def _runs_table(runs: list[Run]) -> str:
         cells = [_cell(value) for value in history_row(run.record)]
         cells[HEADERS.index("status")] = _status(run.record)
         target = time_to_target_s(run.record)
-        rows.append([str(run.number), *cells, str(ranks(run.record)), _cell(None if target is None else f"{target:.1f} s"),
-                     _cell(run.record.get("error")), f'<a href="{escape(run.link)}">{escape(run.path.name)}</a>'])
+        rows.append([str(run.number), *cells, str(run.ranks), _cell(None if target is None else f"{target:.1f} s"),
+                     f'<span class="error">{_cell(run.record.get("error"))}</span>',
+                     f'<a href="{escape(run.link)}" title="{escape(run.path.name)}">raw JSON</a>'])
     return _table(headers, rows, ["" if run.ok else "bad" for run in runs])
 
 

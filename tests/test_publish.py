@@ -47,7 +47,7 @@ def results(tmp_path):
         "failed": {"started": "2026-11-29T09:20:00+00:00", "status": "failed", "figures.eval": None,
                    "error": "the loss became nan at step 3 (epoch 1): lower lr_init"},
         "aborted": {"started": "2026-11-29T09:30:00+00:00", "status": "aborted", "figures.eval": None,
-                    "figures.train": None, "error": "interrupted (Ctrl-C)"},
+                    "figures.train": None, "figures.launch": {"ranks": 2}, "error": "interrupted (Ctrl-C)"},
         "on-gpu": {"backend": "gpu", "started": "2026-11-29T09:40:00+00:00"},
     }
     for name, changes in runs.items():
@@ -87,6 +87,7 @@ def test_publish_writes_a_page_per_suite_and_backend_with_every_run_and_its_reco
     # A cross for each figure a run lacks: the aborted run's speed, both unfinished runs' top-1, three times to target.
     assert page.count('class="missing"') == 1 + 1 + 2 + 3
     assert "<h2>Zoo table: run #2 x2 two-ranks (success)</h2>" in page
+    assert ">#4 x2</text>" in page  # the aborted run's ranks, from how it was launched
     assert "run 2: cpu x2 (digits)" in page and "scaling efficiency" in page  # the compare view
     assert "AMD EPYC" in page.split("<h2>Environment</h2>")[1]
     # Time to target is drawn only where a run recorded it.
