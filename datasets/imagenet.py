@@ -21,7 +21,7 @@ MEAN = tuple(m * 255 for m in (0.485, 0.456, 0.406))
 STD = tuple(s * 255 for s in (0.229, 0.224, 0.225))
 
 
-def _list_images(split_dir: Path) -> dict[str, list[Path]]:
+def list_images(split_dir: Path) -> dict[str, list[Path]]:
     """Class folder name -> its image files; like ImageFolderDataset, not recursive, hidden files included."""
     # os.scandir knows file types without a stat per file, which matters for 1.3 million files.
     with os.scandir(split_dir) as entries:
@@ -39,7 +39,7 @@ def _survey_folder(root: Path, folder: str) -> dict[str, list[Path]]:
     split_dir = root / folder
     if not split_dir.is_dir():
         raise BenchError(f"ImageNet folder {split_dir} not found: expected {LAYOUT}")
-    classes = _list_images(split_dir)
+    classes = list_images(split_dir)
     if not classes:
         raise BenchError(f"ImageNet folder {split_dir} holds no class folders: expected {LAYOUT}")
     if not any(classes.values()):
@@ -91,7 +91,7 @@ def _corruption(path: Path) -> str | None:
     return None
 
 
-def _find_corrupt(split_dir: Path, tree: dict[str, list[Path]]) -> dict[Path, str]:
+def find_corrupt(split_dir: Path, tree: dict[str, list[Path]]) -> dict[Path, str]:
     """Every corrupt image file of one split folder -> why."""
     keys = {name: (str(split_dir / name), (split_dir / name).stat().st_mtime_ns, len(files))
             for name, files in tree.items()}
@@ -122,7 +122,7 @@ def survey(config: dict) -> Survey:
                          f"({'; '.join(differences)}): val/ must have the same class folders as train/")
     class_names = sorted(train_classes)
     class_indexing = {name: index for index, name in enumerate(class_names)}
-    corrupt = {split: _find_corrupt(root / FOLDERS[split], tree) for split, tree in trees.items()}
+    corrupt = {split: find_corrupt(root / FOLDERS[split], tree) for split, tree in trees.items()}
     clean = {}  # split -> its clean (path, label) list, for the splits that lose corrupt files
     reasons = {path: why for found in corrupt.values() for path, why in found.items()}
     if reasons:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -191,4 +192,60 @@ def cmd_report(argv: list[str]) -> int:
     record = read_record(args.record)
     print(zoo_table([record], args.format))
     print(run_summary(record))
+    return 0
+
+
+@command("fetch", "download and verify CIFAR-10; for ImageNet, how to get it and a check of your copy")
+def cmd_fetch(argv: list[str]) -> int:
+    from datasets.digits import default_cache_dir
+    from harness.fetch import (CIFAR10_MD5, CIFAR10_URL, IMAGENET_HOW_TO, MD5_ENV, URL_ENV, check_imagenet,
+                               fetch_cifar10)
+
+    parser = _parser("fetch", "cifar10: download the binary release, check its MD5, unpack it whole and print "
+                              "the --data directory (exit 1: the network failed, run again to resume). "
+                              "imagenet: how to get it; --check DIR checks your copy and writes nothing.")
+    parser.add_argument("dataset", choices=("cifar10", "imagenet"))
+    parser.add_argument("--to", type=Path, help="cifar10: where to put cifar-10-batches-bin "
+                                                "(default: $GOOGLENET_BENCH_CACHE, else ~/.cache/googlenet-bench)")
+    parser.add_argument("--url", default=os.environ.get(URL_ENV) or CIFAR10_URL,
+                        help=f"cifar10: the archive's address, e.g. a mirror (default: ${URL_ENV}, else the official one)")
+    parser.add_argument("--md5", default=os.environ.get(MD5_ENV) or CIFAR10_MD5,
+                        help=f"cifar10: the archive's MD5 (default: ${MD5_ENV}, else the published {CIFAR10_MD5})")
+    parser.add_argument("--check", type=Path, metavar="DIR", help="imagenet: check the tree at DIR (train/, val/)")
+    args = parser.parse_args(argv)
+    if args.dataset == "imagenet":
+        if args.to:
+            raise BenchError("fetch imagenet downloads nothing, so it takes no --to: use --check DIR for your copy")
+        if not args.check:
+            print(IMAGENET_HOW_TO)
+            return 0
+        check = check_imagenet(args.check)
+        print(check.summary())
+        return 1 if check.problems else 0
+    if args.check:
+        raise BenchError("--check is for imagenet: fetch cifar10 verifies what it downloads by itself")
+    try:
+        fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5)
+    except KeyboardInterrupt:
+        print("interrupted: a partial download is kept; run the same command again to resume", file=sys.stderr)
+        return 130
+    print(f"CIFAR-10 {fetched.how}; run: python bench.py --suite cifar10-full --data {fetched.data}", file=sys.stderr)
+    print(fetched.data)  # alone on stdout, for scripts: --data "$(python bench.py fetch cifar10)"
+    return 0
+
+
+@command("publish", "a static HTML site of a results directory (tables, trend charts, environments, raw records)")
+def cmd_publish(argv: list[str]) -> int:
+    from harness.publish import publish
+
+    parser = _parser("publish", "Write a static HTML report of a results directory that opens from disk: one page "
+                                "per suite and backend, with the zoo table, the compare view, trend charts, each "
+                                "run's environment and its raw record.")
+    parser.add_argument("results", help="a results directory, e.g. results/ (its records, not its subfolders)")
+    parser.add_argument("--to", required=True, type=Path, help="the site's directory (new, empty, or an earlier site)")
+    args = parser.parse_args(argv)
+    site = publish(args.results, args.to)
+    for reason in site.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(f"site: {site.index.as_uri()} ({site.pages} page{'s' * (site.pages != 1)}, {site.runs} runs)")
     return 0

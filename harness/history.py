@@ -21,7 +21,7 @@ class History:
     skipped: list[str]  # one line per file that is not a usable record
 
 
-def _started(record: dict) -> str:
+def start_time(record: dict) -> str:
     """The ISO start time ("" if absent or unreadable): records sort by it."""
     started = record.get("started")
     try:
@@ -31,8 +31,14 @@ def _started(record: dict) -> str:
     return started
 
 
-def collect(directory: str | Path, suite: str, backend: str) -> History:
-    """Every record of `suite` on `backend` in `directory` (not its subfolders), ordered by start time."""
+def run_order(run: tuple[Path, dict]) -> tuple[str, str]:
+    """Sort key of a (record file, record) pair: oldest first, then by run id."""
+    path, record = run
+    return start_time(record), record.get("run_id") or path.stem
+
+
+def read_records(directory: str | Path) -> tuple[list[tuple[Path, dict]], list[str]]:
+    """Every record in `directory` (not its subfolders), oldest first, and one line per .json file that is not one."""
     directory = Path(directory)
     if not directory.is_dir():
         problem = "is a file, not a directory" if directory.exists() else "not found"
@@ -40,16 +46,19 @@ def collect(directory: str | Path, suite: str, backend: str) -> History:
     runs, skipped = [], []
     for path in sorted(directory.glob("*.json")):
         try:
-            record = read_record(path)
+            runs.append((path, read_record(path)))
         except BenchError as exc:
             skipped.append(str(exc))
-            continue
-        if record["suite"] == suite and record["backend"] == backend:
-            runs.append((path, record))
+    return sorted(runs, key=run_order), skipped
+
+
+def collect(directory: str | Path, suite: str, backend: str) -> History:
+    """Every record of `suite` on `backend` in `directory` (not its subfolders), ordered by start time."""
+    found, skipped = read_records(directory)
+    runs = [(path, record) for path, record in found if record["suite"] == suite and record["backend"] == backend]
     if not runs:
         raise BenchError(f"no runs of suite {suite!r} on backend {backend!r} in {directory}: "
                          f"run `bench.py --suite {suite} --backend {backend} --results {directory}`")
-    runs.sort(key=lambda run: (_started(run[1]), run[1].get("run_id") or run[0].stem))
     return History(suite, backend, runs, skipped)
 
 
@@ -61,7 +70,7 @@ def history_row(record: dict) -> list[str]:
     figures, config = headline(record), record["config"]
     git = record["environment"].get("git") or {}
     commit = (git.get("commit") or MISSING)[:7] + ("+" if git.get("dirty") else "")
-    started = _started(record)
+    started = start_time(record)
     return [
         datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M") if started else MISSING,
         record.get("run_id") or MISSING,
@@ -79,7 +88,7 @@ def history_row(record: dict) -> list[str]:
 
 def history_json(history: History) -> list[dict]:
     """One object per run with the figures as numbers (None where absent)."""
-    return [{"record": str(path), "run_id": record.get("run_id"), "started": _started(record) or None,
+    return [{"record": str(path), "run_id": record.get("run_id"), "started": start_time(record) or None,
              "status": record.get("status"), "config": {key: record["config"].get(key) for key in ("epochs", "lr_init")},
              **asdict(headline(record))}
             for path, record in history.runs]
