@@ -129,7 +129,8 @@ def test_in_fp32_a_fixed_loss_scale_divided_back_trains_exactly_as_no_loss_scale
     for kind in ("fixed", "none"):
         result = run_bench("--suite", "imagenet-full", "--data", str(learnable_imagenet_dir), "--set", "num_classes=10",
                            "--set", "epochs=2", "--set", "image_size=64", "--set", "batch_size=16",
-                           "--set", f"loss_scale={kind}", "--phases", "train", "--results", str(tmp_path / kind))
+                           "--set", "lr_init=0.01", "--set", f"loss_scale={kind}", "--phases", "train",
+                           "--results", str(tmp_path / kind))
         assert result.returncode == 0, result.stderr[-2000:]
         losses[kind] = read_record(next((tmp_path / kind).glob("*.json")))["figures"]["train"]["loss_per_epoch"]
     assert losses["fixed"] == pytest.approx(losses["none"], rel=1e-4), losses
