@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness import commands
 from harness.errors import BenchError, RunFailed
+from harness.launch import DEFAULT_CLUSTER_TIMEOUT_S
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -30,8 +31,13 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ranks", type=int, default=1, help="data-parallel ranks (processes); default 1")
     parser.add_argument("--nodes", type=int, default=1, help="machines in a multi-machine run; default 1")
     parser.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nodes")
-    parser.add_argument("--master-addr", default="127.0.0.1", help="address of node 0 (multi-machine runs)")
+    parser.add_argument("--master-addr", help="address of node 0, needed with --nodes above 1; default 127.0.0.1")
     parser.add_argument("--master-port", type=int, help="port on node 0; default: a free port (one machine)")
+    parser.add_argument("--cluster-timeout", type=int, default=DEFAULT_CLUSTER_TIMEOUT_S, metavar="SECONDS",
+                        help="how long msrun waits for all ranks to join (they survey the data first); "
+                             f"default {DEFAULT_CLUSTER_TIMEOUT_S}")
+    parser.add_argument("--oversubscribe", action="store_true",
+                        help="allow more ranks on this machine than its backend says it can host")
     parser.add_argument("--rank-table", help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
     parser.add_argument("--rehearse", nargs="?", const="cpu", metavar="HOST",
                         help="run the backend's recipe (AMP, loss scale, jit level, exports, ranks) on HOST's "
@@ -68,19 +74,21 @@ def run_options(args) -> "RunOptions":
     from harness.launch import LaunchRequest, NodeSpec
     from harness.plan import RunOptions
 
-    for flag, value, least in (("--ranks", args.ranks, 1), ("--nodes", args.nodes, 1), ("--node-rank", args.node_rank, 0)):
+    for flag, value, least in (("--ranks", args.ranks, 1), ("--nodes", args.nodes, 1), ("--node-rank", args.node_rank, 0),
+                               ("--cluster-timeout", args.cluster_timeout, 1)):
         if value < least:
             raise BenchError(f"{flag} must be at least {least}, got {value}")
     if args.node_rank >= args.nodes:
         raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
     launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
                            node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
-                                         master_port=args.master_port))
+                                         master_port=args.master_port, cluster_timeout_s=args.cluster_timeout))
     return RunOptions(suite=args.suite, backend=args.backend, overrides=tuple(args.overrides), data=args.data,
                       phases=tuple(args.phases.split(",")) if args.phases is not None else None,
                       checkpoint=args.checkpoint, models=tuple(args.models), results_dir=Path(args.results),
                       run_id=args.run_id, launch=launch, worker=args.worker, worker_argv=tuple(_worker_argv(args)),
-                      resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse)
+                      resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse,
+                      oversubscribe=args.oversubscribe)
 
 
 def cmd_run(argv: list[str]) -> int:
