@@ -94,11 +94,14 @@ def run_options(args) -> "RunOptions":
 def cmd_run(argv: list[str]) -> int:
     from harness.launch import is_msrun_scheduler
     from harness.plan import make_plan
+    from harness.ranks import die_with_launcher
     from harness.record import read_record
     from harness.report import run_summary, zoo_table
     from harness.run import execute
 
     args = run_parser().parse_args(argv)
+    if args.worker:
+        die_with_launcher()  # a rank or msrun's scheduler: never outlive the launcher
     if args.worker and is_msrun_scheduler():
         return serve_as_msrun_scheduler()
     plan = make_plan(run_options(args))

@@ -119,7 +119,9 @@ class MsrunLauncher:
         argv = [msrun, f"--worker_num={ranks}", f"--local_worker_num={local}",
                 f"--master_addr={node.master}", f"--master_port={port}", f"--node_rank={node.node_rank}",
                 f"--log_dir={log_dir}", "--join=True", f"--cluster_time_out={node.cluster_timeout_s}",
-                *worker_argv]
+                # No rank has this id, so msrun starts no `tail -f` copies of the worker logs
+                # (each rank logs to its own file): they would outlive a killed msrun.
+                f"--tail_worker_log={ranks}", *worker_argv]
         ranks_here = list(range(first, first + local))
         return [ProcessSpec(argv=argv, env=interpreter_env(), log=log_dir / "msrun.log", ranks=ranks_here,
                             rank_logs={r: log_dir / f"worker_{r}.log" for r in ranks_here})]

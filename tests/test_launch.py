@@ -30,9 +30,10 @@ def msrun_argv(node: NodeSpec, ranks: int, tmp_path) -> list[str]:
     return spec.argv
 
 
-def test_msrun_carries_the_cluster_timeout(tmp_path):
+def test_msrun_carries_the_cluster_timeout_and_starts_no_log_tails(tmp_path):
     argv = msrun_argv(NodeSpec(cluster_timeout_s=900), 2, tmp_path)
     assert "--cluster_time_out=900" in argv
+    assert "--tail_worker_log=2" in argv  # no rank has id 2: msrun tails no log
     assert "--master_addr=127.0.0.1" in argv
     assert f"--cluster_time_out={DEFAULT_CLUSTER_TIMEOUT_S}" in msrun_argv(NodeSpec(), 2, tmp_path)
 
