@@ -9,6 +9,7 @@ from harness import commands
 from harness.arguments import PORT, OneLineParser, non_empty, phase_list, whole_number
 from harness.errors import BenchError, RunFailed, did_you_mean
 from harness.types import RAN_TO_THE_END
+from harness.launch import DEFAULT_CLUSTER_TIMEOUT_S
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -37,8 +38,14 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ranks", type=whole_number(1), default=1, help="data-parallel ranks (processes); default 1")
     parser.add_argument("--nodes", type=whole_number(1), default=1, help="machines in a multi-machine run; default 1")
     parser.add_argument("--node-rank", type=whole_number(0), default=0, help="this machine's index among --nodes")
-    parser.add_argument("--master-addr", default="127.0.0.1", type=non_empty, help="address of node 0 (multi-machine runs)")
+    parser.add_argument("--master-addr", type=non_empty,
+                        help="address of node 0, needed with --nodes above 1; default 127.0.0.1")
     parser.add_argument("--master-port", type=PORT, help="port on node 0; default: a free port (one machine)")
+    parser.add_argument("--cluster-timeout", type=whole_number(1), default=DEFAULT_CLUSTER_TIMEOUT_S, metavar="SECONDS",
+                        help="how long msrun waits for all ranks to join (they survey the data first); "
+                             f"default {DEFAULT_CLUSTER_TIMEOUT_S}")
+    parser.add_argument("--oversubscribe", action="store_true",
+                        help="allow more ranks on this machine than its backend says it can host")
     parser.add_argument("--rank-table", type=non_empty, help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
     parser.add_argument("--rehearse", nargs="?", const="cpu", metavar="HOST",
                         help="run the backend's recipe (AMP, loss scale, jit level, exports, ranks) on HOST's "
@@ -80,22 +87,26 @@ def run_options(args):
         raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
     launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
                            node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
-                                         master_port=args.master_port))
+                                         master_port=args.master_port, cluster_timeout_s=args.cluster_timeout))
     return RunOptions(suite=args.suite, backend=args.backend, overrides=tuple(args.overrides), data=args.data,
                       phases=tuple(args.phases) if args.phases is not None else None,
                       checkpoint=args.checkpoint, models=tuple(args.models), results_dir=Path(args.results),
                       run_id=args.run_id, launch=launch, worker=args.worker, worker_argv=tuple(_worker_argv(args)),
-                      resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse)
+                      resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse,
+                      oversubscribe=args.oversubscribe)
 
 
 def cmd_run(argv: list[str]) -> int:
     from harness.launch import is_msrun_scheduler
     from harness.plan import make_plan
+    from harness.ranks import die_with_launcher
     from harness.record import read_record
     from harness.report import run_summary, zoo_table
     from harness.run import execute
 
     args = run_parser().parse_args(argv)
+    if args.worker:
+        die_with_launcher()  # a rank or msrun's scheduler: never outlive the launcher
     if args.worker and is_msrun_scheduler():
         return serve_as_msrun_scheduler()
     plan = make_plan(run_options(args))

@@ -53,6 +53,11 @@ def bench_launcher(config, launch):
 
 
 @hookimpl(trylast=True)
+def bench_rank_capacity(config):
+    return None  # unknown: no limit
+
+
+@hookimpl(trylast=True)
 def bench_distributed_init(config, rank):
     kit.start_data_parallel(rank)
     return os.environ.get("MS_COMM_BACKEND", "default (mindspore.communication.init)")

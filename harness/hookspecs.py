@@ -70,6 +70,17 @@ def bench_launcher(config, launch):
 
 
 @hookspec(firstresult=True)
+def bench_rank_capacity(config):
+    """How many ranks this machine can host at once: an int, or None when unknown or unlimited
+    (the default). ``--ranks`` above this machine's share (ranks // nodes) is refused before
+    anything starts, unless ``--oversubscribe`` is given.
+
+    The CPU backend answers the cores this process may run on, the GPU backend the visible
+    CUDA devices, the Ascend backend the NPU device nodes.
+    """
+
+
+@hookspec(firstresult=True)
 def bench_distributed_init(config, rank):
     """Start the communication backend in this rank's process (``rank.world_size > 1``).
 

@@ -16,6 +16,10 @@ from pathlib import Path
 from harness.errors import BenchError
 from harness.types import RankInfo
 
+# msrun's wait for every rank to join: each surveys the data first, about a minute per process
+# for ImageNet's 1.28 M files, longer when several ranks share a disk.
+DEFAULT_CLUSTER_TIMEOUT_S = 600
+
 
 @dataclass(frozen=True)
 class NodeSpec:
@@ -23,9 +27,13 @@ class NodeSpec:
 
     nodes: int = 1
     node_rank: int = 0
-    master_addr: str = "127.0.0.1"
+    master_addr: str | None = None  # node 0's address; None: this machine (one node only)
     master_port: int | None = None
-    cluster_timeout_s: int = 120
+    cluster_timeout_s: int = DEFAULT_CLUSTER_TIMEOUT_S
+
+    @property
+    def master(self) -> str:
+        return self.master_addr or "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,10 @@ class MsrunLauncher:
         if launch.rank_table:
             raise BenchError("--rank-table is for backends that start ranks from a rank table (ascend); "
                              "this backend starts them with msrun: leave --rank-table out")
+        if node.nodes > 1 and not node.master_addr:
+            # msrun starts a scheduler on each node whose master address is local: each would wait alone.
+            raise BenchError(f"--nodes {node.nodes} needs --master-addr: the address of node 0, "
+                             "the same on every machine")
         if ranks % node.nodes:
             raise BenchError(f"--ranks {ranks} does not divide over --nodes {node.nodes}: give a multiple")
         msrun = shutil.which("msrun", path=str(Path(sys.executable).parent)) or shutil.which("msrun")
@@ -102,12 +114,14 @@ class MsrunLauncher:
                 raise BenchError("a multi-machine run needs --master-port (the same on every machine)")
             port = free_port()
         elif node.node_rank == 0:
-            check_port_free(node.master_addr, port)
+            check_port_free(node.master, port)
         first = node.node_rank * local
         argv = [msrun, f"--worker_num={ranks}", f"--local_worker_num={local}",
-                f"--master_addr={node.master_addr}", f"--master_port={port}", f"--node_rank={node.node_rank}",
+                f"--master_addr={node.master}", f"--master_port={port}", f"--node_rank={node.node_rank}",
                 f"--log_dir={log_dir}", "--join=True", f"--cluster_time_out={node.cluster_timeout_s}",
-                *worker_argv]
+                # No rank has this id, so msrun starts no `tail -f` copies of the worker logs
+                # (each rank logs to its own file): they would outlive a killed msrun.
+                f"--tail_worker_log={ranks}", *worker_argv]
         ranks_here = list(range(first, first + local))
         return [ProcessSpec(argv=argv, env=interpreter_env(), log=log_dir / "msrun.log", ranks=ranks_here,
                             rank_logs={r: log_dir / f"worker_{r}.log" for r in ranks_here})]

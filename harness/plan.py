@@ -40,6 +40,7 @@ class RunOptions:
     resume: str | None = None  # a run directory to continue
     pretrained: str | None = None  # weights to start training from
     rehearse_on: str | None = None  # run the backend's recipe on this host backend's device
+    oversubscribe: bool = False  # allow more ranks on this machine than its backend says it can host
     # Set in the processes a launcher starts: they run one rank of a run the parent owns.
     worker: bool = False
     worker_argv: tuple[str, ...] = ()
@@ -151,6 +152,8 @@ def make_plan(options: RunOptions) -> Plan:
     host = options.rehearse_on
     device = Backends().select(host) if host else backend
     device.require_available()
+    if not options.worker:
+        _check_rank_capacity(options, device, config)
     supported = backend.supported_phases(config)
     refused = [phase for phase in phases if phase not in supported]
     if refused:
@@ -177,6 +180,15 @@ def make_plan(options: RunOptions) -> Plan:
     if options.launch.ranks > 1 and not options.worker:
         plan = _with_launch(plan)
     return plan
+
+
+def _check_rank_capacity(options: RunOptions, device: Backend, config: dict) -> None:
+    launch = options.launch
+    here = launch.ranks // launch.node.nodes
+    capacity = device.rank_capacity(config)
+    if capacity is not None and here > capacity and not options.oversubscribe:
+        raise BenchError(f"--ranks {launch.ranks} puts {here} ranks on this machine but backend {device.name!r} "
+                         f"can host {capacity} here: lower --ranks, spread them with --nodes, or pass --oversubscribe")
 
 
 def _export_formats(backend: Backend, recipe: Recipe, config: dict) -> tuple[str, ...]:

@@ -90,6 +90,9 @@ class Backend:
     def launcher(self, config: dict, launch):
         return self._call("bench_launcher", config=config, launch=launch)
 
+    def rank_capacity(self, config: dict) -> int | None:
+        return self._call("bench_rank_capacity", config=config)
+
     def distributed_init(self, config: dict, rank: RankInfo) -> str:
         return self._call("bench_distributed_init", config=config, rank=rank)
 

@@ -4,9 +4,14 @@ A rank (a process a launcher started) announces itself with `rank_<r>.pid`, repo
 figures in `rank_<r>.json` and, if it finished cleanly, `rank_<r>.done`, all in the run's
 `ranks/` folder. The parent starts the launcher's processes, watches those files, ends
 everything as soon as one rank dies, and merges the reports into the run's figures.
+
+No orphans: however the parent dies (even SIGKILL, which it cannot catch), the kernel kills
+its launchers (a parent-death signal set before exec), and each rank and msrun's scheduler
+die with their launcher the same way (`die_with_launcher`).
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -21,6 +26,48 @@ from harness.launch import ProcessSpec
 
 POLL_SECONDS = 0.5
 STATUS_DIR = "ranks"
+PARENT_PID_ENV = "GOOGLENET_BENCH_PARENT_PID"  # the bench.py that owns the run, for its ranks
+PR_SET_PDEATHSIG = 1
+# Looked up now, not in a forked child: a child of a threaded parent must not load libraries.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Have the kernel SIGKILL this process when its parent exits; if `parent_pid` is already
+    gone (it died before this call), exit now. Linux only; elsewhere the supervisor's own stop
+    on SIGINT/SIGTERM is all there is."""
+    if _prctl is None:
+        return
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent_pid is not None and not _alive(parent_pid):
+        os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def die_with_launcher() -> None:
+    """In a process a launcher started (a rank, msrun's scheduler): die when the launcher dies.
+
+    The launcher itself dies with bench.py, so a rank whose launcher died before this call
+    finds bench.py gone too, and exits.
+    """
+    owner = os.environ.get(PARENT_PID_ENV)
+    _die_with_parent(int(owner) if owner and owner.isdigit() else None)
+
+
+def _launcher_preexec(parent_pid: int):
+    def preexec() -> None:
+        unblock_in_child()
+        _die_with_parent(parent_pid)
+    return preexec
 
 
 class RankFiles:
@@ -99,11 +146,13 @@ def supervise(processes: list[ProcessSpec], files: RankFiles, timeout_s: float |
     """
     files.dir.mkdir(parents=True, exist_ok=True)
     running: list[tuple[ProcessSpec, subprocess.Popen]] = []
+    me = os.getpid()
     for spec in processes:
         spec.log.parent.mkdir(parents=True, exist_ok=True)
         with open(spec.log, "ab") as log:
-            proc = subprocess.Popen(spec.argv, env={**os.environ, **spec.env}, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=unblock_in_child)
+            proc = subprocess.Popen(spec.argv, env={**os.environ, **spec.env, PARENT_PID_ENV: str(me)}, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=_launcher_preexec(me))
         running.append((spec, proc))
     started = time.monotonic()
     try:

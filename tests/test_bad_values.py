@@ -115,7 +115,7 @@ def test_baseline_to_a_place_it_cannot_write_is_one_line(tmp_path, target, messa
     (("--nodes", "0"), "argument --nodes: must be at least 1, got 0"),
     (("--node-rank", "-1"), "argument --node-rank: must be at least 0, got -1"),
     (("--nodes", "2", "--node-rank", "2"), "--node-rank 2 must be below --nodes 2"),
-    (("--ranks", "100000"), "--ranks 100000 over --nodes 1 starts 100000 processes on this machine"),
+    (("--ranks", "100000"), "--ranks 100000 puts 100000 ranks on this machine but backend 'cpu' can host"),
 ])
 def test_values_out_of_range_are_refused_before_anything_runs(tmp_path, args, message):
     one_line_exit_2(bench(*args, "--results", tmp_path / "results"), message)

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,70 @@ def test_a_killed_rank_ends_the_run_quickly_with_its_log_named(tmp_path):
     time.sleep(1)
     survivors = subprocess.run(["pgrep", "-f", record["run_id"]], capture_output=True, text=True).stdout.split()
     assert survivors == []
+
+
+def _descendants(root: int) -> set[int]:
+    """Every process below `root`, from the parent pids in /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "SIGINT"])
+def test_no_rank_or_msrun_outlives_a_killed_parent(tmp_path, sig):
+    with open(tmp_path / "parent.log", "wb") as log:
+        parent = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), "--ranks", "2", *SHORT_DIGITS,
+                                   "--set", "epochs=50", "--results", str(tmp_path / "results")],
+                                  stdout=log, stderr=subprocess.STDOUT)
+    below: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        pid_files = []
+        while time.monotonic() < deadline and len(pid_files) < 2:
+            pid_files = list((tmp_path / "results").glob("*/ranks/rank_*.pid"))
+            time.sleep(0.2)
+        assert len(pid_files) == 2, (tmp_path / "parent.log").read_text()[-3000:]
+        rank_pids = {int(path.read_text()) for path in pid_files}
+        below = _descendants(parent.pid)
+        msrun = [pid for pid in below if any(Path(word).name == "msrun" for word in _command(pid).split()[:2])]
+        assert rank_pids <= below and len(msrun) == 1
+        parent.send_signal(sig)
+        parent.wait(timeout=60)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_running(pid) for pid in below):
+            time.sleep(0.2)
+        survivors = [f"{pid}: {_command(pid)[:120]}" for pid in below if _running(pid)]
+        assert survivors == []
+    finally:
+        for pid in [parent.pid, *below]:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        parent.wait()
 
 
 @pytest.mark.bad_input

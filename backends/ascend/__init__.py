@@ -9,6 +9,7 @@ given RANK_TABLE_FILE, RANK_ID, DEVICE_ID and RANK_SIZE (see rank_table.py).
 """
 from __future__ import annotations
 
+import glob
 import os
 
 from harness import kit
@@ -18,6 +19,7 @@ from harness.types import Availability
 
 CANN_FIX = "install the CANN toolkit matching MindSpore 2.10 and source its set_env.sh"
 COMMUNICATION = "hccl"
+DEVICE_NODES = "/dev/davinci[0-9]*"  # one per NPU
 
 
 def plugin_problem() -> str | None:
@@ -25,7 +27,11 @@ def plugin_problem() -> str | None:
 
 
 def device_problem() -> str | None:
-    return kit.device_nodes_missing("/dev/davinci[0-9]*", "Ascend NPU device")
+    return kit.device_nodes_missing(DEVICE_NODES, "Ascend NPU device")
+
+
+def device_count() -> int:
+    return len(glob.glob(DEVICE_NODES))
 
 
 def device_id_of(rank) -> int:
@@ -68,6 +74,11 @@ def bench_launcher(config, launch):
     from backends.ascend.rank_table import RankTableLauncher
 
     return RankTableLauncher()
+
+
+@hookimpl
+def bench_rank_capacity(config):
+    return device_count()  # one rank per NPU
 
 
 @hookimpl

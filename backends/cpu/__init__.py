@@ -49,6 +49,12 @@ def bench_device_setup(config, rank):
 
 
 @hookimpl
+def bench_rank_capacity(config):
+    # One rank per core this process may use; more only fight over the same cores.
+    return len(os.sched_getaffinity(0))
+
+
+@hookimpl
 def bench_amp(config):
     return amp_settings(config, auto_level="O0", refuse_dynamic_loss_scale=NO_DYNAMIC_LOSS_SCALE)
 

@@ -84,6 +84,11 @@ def bench_device_setup(config, rank):
 
 
 @hookimpl
+def bench_rank_capacity(config):
+    return cuda_device_count()[0]  # one rank per visible device
+
+
+@hookimpl
 def bench_distributed_init(config, rank):
     kit.start_data_parallel(rank, backend_name=COMMUNICATION)
     return COMMUNICATION
