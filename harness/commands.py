@@ -2,6 +2,7 @@
 
 Only argument parsing and printing live here; the work is in harness.compare, harness.check,
 harness.history and the other modules named in each command. Nothing here imports MindSpore.
+This module is long because every command's argument parsing sits in this one registry.
 """
 from __future__ import annotations
 

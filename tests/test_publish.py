@@ -67,7 +67,7 @@ def test_publish_writes_a_page_per_suite_and_backend_with_every_run_and_its_reco
     site = tmp_path / "site"
     result = publish(results, site)
     assert result.stdout == f"site: {(site / 'index.html').as_uri()} (2 pages, 5 runs)\n"
-    assert result.stderr == (f"skipped: {results / 'notes.json'} is not a googlenet-bench results record "
+    assert result.stderr == (f"skipped: results record {results / 'notes.json'} is not a googlenet-bench results record "
                              "(no 'schema'/'figures')\n")
     assert sorted(path.name for path in site.iterdir()) == [".googlenet-bench-site", "digits-cpu.html",
                                                             "digits-gpu.html", "index.html", "records"]
