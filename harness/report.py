@@ -108,7 +108,8 @@ def run_summary(record: dict) -> str:
     curve = train.get("accuracy_curve")
     if curve:
         points = ", ".join(f"{p['top1'] * 100:.1f}% @ {p['train_s']:.0f} s" for p in curve)
-        lines.append(f"accuracy while training (every {train['eval_every_epochs']} epochs; evaluation "
+        every = "every epoch" if train["eval_every_epochs"] == 1 else f"every {train['eval_every_epochs']} epochs"
+        lines.append(f"accuracy while training ({every}; evaluation "
                      f"{train['eval_s']} s, off the clock): {points}; target {time_to_target(record)}")
     elif train.get("in_training_eval"):
         lines.append(f"accuracy while training: {train['in_training_eval']}")

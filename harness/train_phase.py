@@ -34,15 +34,15 @@ def train(plan: Plan, state: RunState) -> dict:
                        divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])))
     prefix, checkpoint_dir = checkpoints.checkpoint_prefix(config), plan.run_dir / checkpoints.CHECKPOINT_DIR
     callbacks = [timer]
-    evaluator = _evaluator(plan, state, timer, done_epochs)
-    if evaluator is not None:
-        callbacks.append(evaluator)  # after the timer: evaluation stays out of the training clock
     if rank.is_main:
         checkpoint_config = CheckpointConfig(save_checkpoint_steps=config["ckpt_every_epochs"] * split.steps,
                                              keep_checkpoint_max=config["ckpt_keep"], crc_check=True,
                                              append_info=["epoch_num", "step_num"])
         callbacks.append(ModelCheckpoint(prefix=prefix, directory=str(checkpoint_dir), config=checkpoint_config))
     callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main))
+    evaluator = _evaluator(plan, state, timer, done_epochs)
+    if evaluator is not None:  # after the timer (evaluation stays off the training clock) and Ctrl-C
+        callbacks.append(evaluator)
     events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs)
     start = time.perf_counter()
     figures = {"trained_cell": trained_cell(model)}

@@ -187,7 +187,7 @@ def test_a_run_without_the_figures_shows_dashes_and_a_missed_target_says_so():
 
 def test_summary_prints_the_curve_and_each_scenario():
     text = run_summary(tta_record("a", 30.0))
-    assert "accuracy while training (every 1 epochs; evaluation 3.1 s, off the clock): 30.0% @ 10 s" in text
+    assert "accuracy while training (every epoch; evaluation 3.1 s, off the clock): 30.0% @ 10 s" in text
     assert "single stream (batch 1, 64 queries after 8 warm-up): p50 5.0 ms" in text
     assert "batch 16 cannot run (ValueError: x)" in text
 
@@ -214,3 +214,47 @@ def test_compare_cli_renders_the_new_rows(tmp_path):
     lines = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("|")}
     assert "95.00% in 60.0 s" in lines["Time to target"] and "x2.00" in lines["Time to target"]
     assert "ONNX: 2.00 ms" in lines["Inference latency (batch 1, p50)"]
+
+
+# -- end to end: two short real digits runs, then compare ----------------------------------
+
+TTA_DIGITS = ("--set", "epochs=3", "--set", "train_samples=256", "--set", "eval_samples=100", "--set", "min_top1=null",
+              "--set", "eval_every_epochs=1", "--set", "target_top1=0.0", "--set", "latency_queries=16",
+              "--set", "throughput_batches=[1,16,128]", "--set", "throughput_rounds=2")
+
+
+@pytest.mark.slow
+def test_digits_runs_record_the_curve_the_time_to_target_and_the_scenarios_and_compare_them(tmp_path):
+    from conftest import run_bench
+
+    runs = {}
+    for name, extra in (("full", ()), ("stopped", ("--set", "stop_at_target=true"))):
+        results = tmp_path / name
+        result = run_bench(*TTA_DIGITS, *extra, "--results", str(results))
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[name] = next(results.glob("*.json"))
+    full, stopped = (json.loads(runs[name].read_text()) for name in ("full", "stopped"))
+    train = full["figures"]["train"]
+    assert [p["epoch"] for p in train["accuracy_curve"]] == [1, 2, 3] and train["eval_s"] > 0
+    clock = np.cumsum([ms * train["steps_per_epoch"] / 1000 for ms in train["ms_per_step_per_epoch"]])
+    assert [p["train_s"] for p in train["accuracy_curve"]] == pytest.approx(list(clock), abs=0.05)
+    assert train["time_to_target_s"] == train["accuracy_curve"][0]["train_s"] and train["epochs_to_target"] == 1
+    assert train["stopped_at_target"] is False
+    evals = [e for e in full["events"] if e["key"] == "eval_accuracy" and "epoch" in (e.get("metadata") or {})]
+    assert [e["metadata"]["epoch"] for e in evals] == [1, 2, 3] and all("train_s" in e["metadata"] for e in evals)
+    assert stopped["figures"]["train"]["epochs"] == 1 and stopped["figures"]["train"]["stopped_at_target"] is True
+    for file_format in ("MINDIR", "ONNX"):
+        infer = full["figures"]["infer"][file_format]
+        assert infer["matches_eval"] is True
+        single = infer["single_stream"]
+        assert single["queries"] == 16 and 0 < single["p50_ms"] <= single["p90_ms"] <= single["p99_ms"]
+        offline = infer["offline"]
+        assert [b["batch"] for b in offline["per_batch"]] == [1, 16, 64] and offline["capped_at_eval_batch"] == 64
+        assert all(b["images_per_s"] > 0 for b in offline["per_batch"])  # MINDIR exported at 64 runs at 1 and 16
+    assert full["figures"]["infer"]["ONNX"]["runtime_settings"]["graph_optimization_level"] == "ORT_ENABLE_ALL"
+    result = run_bench("compare", str(runs["full"]), str(runs["stopped"]))
+    assert result.returncode == 0, result.stderr
+    lines = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("|")}
+    assert lines["Time to target"].count("0.00% in ") == 2 and "stopped there" in lines["Time to target"]
+    assert lines["Inference latency (batch 1, p50)"].count("ONNX: ") == 2
+    assert lines["Inference throughput (best)"].count("MINDIR: ") == 2
