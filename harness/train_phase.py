@@ -93,7 +93,8 @@ def _evaluator(plan: Plan, state: RunState, timer, done_epochs: int):
 
     def on_point(point, seconds):
         events.log("eval_accuracy", point.top1, epoch=point.epoch, train_s=point.train_s, eval_s=round(seconds, 2))
-        print(f"eval after epoch {point.epoch}: top-1 {point.top1:.4f} at {point.train_s:.1f} s of training "
+        newline = "\n" if sys.stderr.isatty() else ""  # the progress line on a terminal has none
+        print(f"{newline}eval after epoch {point.epoch}: top-1 {point.top1:.4f} at {point.train_s:.1f} s of training "
               f"(evaluation {seconds:.1f} s, not on the clock)", file=sys.stderr)
 
     return EvalEvery(state.net, state.eval_split.dataset, config["num_classes"], every, timer,
