@@ -1,4 +1,5 @@
-"""Training callbacks: per-epoch timing, the divergence rule, Ctrl-C at an epoch boundary, progress lines."""
+"""Training callbacks: per-epoch timing, evaluation every k epochs (time to accuracy), the divergence rule,
+Ctrl-C at an epoch boundary, progress lines."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ import numpy as np
 
 import mindspore as ms
 from mindspore.train import Callback
+
 
 @dataclass
 class EpochFigures:
@@ -99,6 +101,60 @@ class KeepNewestCheckpoints(Callback):
 
         if self.checkpoint_dir.is_dir():
             prune_checkpoints(self.checkpoint_dir, self.keep)
+
+
+@dataclass
+class EvalPoint:
+    epoch: int
+    train_s: float  # the training clock when the epoch ended: epochs' times only, no evaluation
+    top1: float
+
+
+class EvalEvery(Callback):
+    """Scores the eval split every `every` epochs, as MLPerf measures time to accuracy. It must come
+    after the TrainTimer in the callback list: the timer's epoch end (its clock stops) runs before the
+    evaluation, and the next epoch's start (its clock starts) after it, so evaluation stays out of
+    the training clock; its own time is `eval_s`. With `stop`, training ends at the epoch the
+    target is reached."""
+
+    def __init__(self, net, dataset, num_classes: int, every: int, timer: TrainTimer, *, clock_offset_s: float = 0.0,
+                 target: float | None = None, stop: bool = False,
+                 on_point: Callable[[EvalPoint, float], None] = lambda point, seconds: None):
+        super().__init__()
+        self.net, self.dataset, self.num_classes, self.every, self.timer = net, dataset, num_classes, every, timer
+        self.clock_offset_s, self.target, self.stop, self.on_point = clock_offset_s, target, stop, on_point
+        self.points: list[EvalPoint] = []
+        self.eval_s = 0.0
+        self.reached: EvalPoint | None = None
+
+    def on_train_epoch_end(self, run_context):
+        from harness.scoring import predictor_of, score
+
+        epoch = run_context.original_args().cur_epoch_num
+        if epoch % self.every or self.timer.diverged is not None:
+            return
+        start = time.perf_counter()
+        result = score(predictor_of(self.net), self.dataset, self.num_classes)
+        self.net.set_train(True)
+        seconds = time.perf_counter() - start
+        self.eval_s += seconds
+        point = EvalPoint(epoch, round(self.clock_offset_s + sum(e.seconds for e in self.timer.epochs), 2),
+                          result.top1)
+        self.points.append(point)
+        self.on_point(point, seconds)
+        if self.target is not None and self.reached is None and result.top1 >= self.target:
+            self.reached = point
+            if self.stop:
+                run_context.request_stop()
+
+    def figures(self) -> dict:
+        figures = {"eval_every_epochs": self.every, "eval_s": round(self.eval_s, 2),
+                   "accuracy_curve": [{"epoch": p.epoch, "train_s": p.train_s, "top1": p.top1} for p in self.points]}
+        if self.target is not None:
+            figures.update(target_top1=self.target, target_reached=self.reached is not None,
+                           time_to_target_s=self.reached.train_s if self.reached else None,
+                           epochs_to_target=self.reached.epoch if self.reached else None)
+        return figures
 
 
 class StopOnInterrupt(Callback):

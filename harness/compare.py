@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from harness.errors import BenchError
-from harness.figures import MISSING, headline, ranks, unlike, unlike_work
+from harness.figures import MISSING, headline, ranks, same_target, unlike, unlike_work
 from harness.report import DATASET_NAMES, ROW_LABELS, pcs, percent, column_title, zoo_rows
 
 ZOO_REFERENCE = Path(__file__).resolve().parent / "reference" / "zoo_published.yaml"
@@ -45,6 +45,7 @@ class Versus:
     ms_per_step_ratio: float | None = None
     images_per_s_ratio: float | None = None
     total_s_ratio: float | None = None
+    time_to_target_ratio: float | None = None  # only between runs with the same target_top1
     top1_difference: float | None = None
     # Weak scaling (same batch per rank): ms/step with the first run's ranks over ms/step with these.
     scaling_efficiency: float | None = None
@@ -55,12 +56,12 @@ class Versus:
         return not self.unlike
 
     def cells(self) -> dict[str, str]:
-        figure_rows = ("Speed", THROUGHPUT_ROW, "Total time", "Accuracy")
+        figure_rows = ("Speed", THROUGHPUT_ROW, "Total time", "Time to target", "Accuracy")
         if not self.comparable:
             return {RUN_ROW: "not comparable: " + ", ".join(self.unlike),
                     **{row: "not compared" for row in figure_rows}}
-        times = [None if r is None else f"x{r:.2f}"
-                 for r in (self.ms_per_step_ratio, self.images_per_s_ratio, self.total_s_ratio)]
+        times = [None if r is None else f"x{r:.2f}" for r in (self.ms_per_step_ratio, self.images_per_s_ratio,
+                                                             self.total_s_ratio, self.time_to_target_ratio)]
         if self.unlike_work:
             times[2] = "not compared: " + ", ".join(self.unlike_work)
         if self.scaling_efficiency is not None and times[0]:
@@ -80,6 +81,8 @@ def versus(first: dict, other: dict, run: int) -> Versus:
                   ms_per_step_ratio=ratio(new.ms_per_step, old.ms_per_step),
                   images_per_s_ratio=ratio(new.images_per_s, old.images_per_s),
                   total_s_ratio=None if work_reasons else ratio(new.total_s, old.total_s),
+                  time_to_target_ratio=(ratio(new.time_to_target_s, old.time_to_target_s)
+                                        if same_target(first, other) else None),
                   top1_difference=None if new.top1 is None or old.top1 is None else new.top1 - old.top1,
                   scaling_efficiency=(ratio(old.ms_per_step, new.ms_per_step)
                                       if ranks(first) != ranks(other) else None),

@@ -20,6 +20,8 @@ class Headline:
     images_per_s: float | None
     total_s: float | None
     final_loss: float | None
+    time_to_target_s: float | None = None  # training clock (evaluation excluded) to reach target_top1
+    epochs_to_target: int | None = None
 
 
 def headline(record: dict) -> Headline:
@@ -28,7 +30,47 @@ def headline(record: dict) -> Headline:
     evaluated = figures.get("eval") if isinstance(figures.get("eval"), dict) else {}
     return Headline(top1=_number(evaluated.get("top1")), ms_per_step=_number(train.get("ms_per_step_median")),
                     images_per_s=_number(train.get("images_per_s")), total_s=_number(figures.get("total_s")),
-                    final_loss=_number(train.get("final_loss")))
+                    final_loss=_number(train.get("final_loss")),
+                    time_to_target_s=_number(train.get("time_to_target_s")),
+                    epochs_to_target=train.get("epochs_to_target"))
+
+
+def time_to_target(record: dict) -> str:
+    """"95.00% in 41.2 s (epoch 3)", "95.00% not reached in 10 epochs", or MISSING without a target."""
+    train = record["figures"].get("train") if isinstance(record["figures"].get("train"), dict) else {}
+    target = _number(train.get("target_top1"))
+    if target is None:
+        return MISSING
+    if train.get("time_to_target_s") is None:
+        return f"{target * 100:.2f}% not reached in {train.get('epochs', MISSING)} epochs"
+    stopped = ", stopped there" if train.get("stopped_at_target") else ""
+    return f"{target * 100:.2f}% in {train['time_to_target_s']:.1f} s (epoch {train['epochs_to_target']}{stopped})"
+
+
+def same_target(first: dict, other: dict) -> bool:
+    """Times to target divide only when both runs aimed at the same top-1."""
+    targets = [(r["figures"].get("train") or {}).get("target_top1") for r in (first, other)]
+    return targets[0] is not None and targets[0] == targets[1]
+
+
+def accuracy_curve(record: dict) -> list[dict]:
+    """The in-training evaluations, [{epoch, train_s, top1}], oldest first; [] when the run made none."""
+    train = record["figures"].get("train") if isinstance(record["figures"].get("train"), dict) else {}
+    return [point for point in train.get("accuracy_curve") or [] if isinstance(point, dict)]
+
+
+def inference_scenarios(record: dict) -> dict[str, dict]:
+    """Per inferred format: batch-1 p50 latency (ms) and the best Offline throughput (images/s, at which batch)."""
+    found = {}
+    for file_format, entry in (record["figures"].get("infer") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        single = entry.get("single_stream") or {}
+        best = (entry.get("offline") or {}).get("best") or {}
+        if single or best:
+            found[file_format] = {"p50_ms": _number(single.get("p50_ms")), "images_per_s": _number(best.get("images_per_s")),
+                                  "batch": best.get("batch")}
+    return found
 
 
 def global_batch(record: dict):

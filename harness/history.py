@@ -6,11 +6,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from harness.figures import MISSING, headline, trained_epochs
+from harness.figures import MISSING, accuracy_curve, headline, trained_epochs
 from harness.errors import BenchError
 from harness.record import read_record
 
-HEADERS = ["started", "run", "status", "commit", "epochs", "lr", "top-1", "ms/step", "images/s", "total", "loss"]
+HEADERS = ["started", "run", "status", "commit", "epochs", "lr", "top-1", "ms/step", "to target", "images/s", "total",
+           "loss"]
 
 
 @dataclass
@@ -80,10 +81,19 @@ def history_row(record: dict) -> list[str]:
         str(config.get("lr_init", MISSING)),
         MISSING if figures.top1 is None else f"{figures.top1 * 100:.2f}%",
         _fmt(figures.ms_per_step, ".1f"),
+        _to_target(record, figures),
         _fmt(figures.images_per_s, ".1f"),
         MISSING if figures.total_s is None else f"{figures.total_s / 60:.2f} min",
         _fmt(figures.final_loss, ".4f"),
     ]
+
+
+def _to_target(record: dict, figures) -> str:
+    target = (record["figures"].get("train") or {}).get("target_top1")
+    if target is None:
+        return MISSING
+    reached = "not reached" if figures.time_to_target_s is None else f"{figures.time_to_target_s:.1f} s"
+    return f"{reached} ({target * 100:g}%)"
 
 
 def history_json(history: History) -> list[dict]:
@@ -103,7 +113,8 @@ def plot_target(path: str | Path) -> Path:
 
 
 def plot(history: History, path: str | Path) -> Path:
-    """Top-1 (%) and ms/step by run, two panels sharing the run axis, as a small PNG."""
+    """Top-1 (%) and ms/step by run, two panels sharing the run axis, and, when runs evaluated while
+    training, a third panel: each run's top-1 over its training clock (the accuracy curve), as a PNG."""
     path = plot_target(path)
     import matplotlib
 
@@ -117,7 +128,11 @@ def plot(history: History, path: str | Path) -> Path:
     ms_per_step = [nan if f.ms_per_step is None else f.ms_per_step for f in figures]
     labels = [history_row(record)[0] for _, record in history.runs]
 
-    fig, (accuracy_axis, speed_axis) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 4.8), dpi=100)
+    curves = [(label, accuracy_curve(record)) for label, (_, record) in zip(labels, history.runs)]
+    curves = [(label, curve) for label, curve in curves if curve]
+    fig = plt.figure(figsize=(6.4, 7.2 if curves else 4.8), dpi=100)
+    accuracy_axis = fig.add_subplot(3 if curves else 2, 1, 1)
+    speed_axis = fig.add_subplot(3 if curves else 2, 1, 2, sharex=accuracy_axis)
     accuracy_axis.plot(runs, top1, marker="o", color="tab:green")
     accuracy_axis.set_ylabel("top-1 (%)")
     accuracy_axis.set_title(f"{history.suite} on {history.backend}: {len(runs)} run{'s' * (len(runs) != 1)}")
@@ -125,7 +140,10 @@ def plot(history: History, path: str | Path) -> Path:
     speed_axis.set_ylabel("ms/step (median)")
     speed_axis.set_xticks(runs)
     speed_axis.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
-    for axis in (accuracy_axis, speed_axis):
+    axes = [accuracy_axis, speed_axis]
+    if curves:
+        axes.append(_curve_panel(fig.add_subplot(3, 1, 3), curves, history.runs))
+    for axis in axes:
         axis.grid(True, alpha=0.3)
     fig.tight_layout()
     try:
@@ -135,3 +153,16 @@ def plot(history: History, path: str | Path) -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+def _curve_panel(axis, curves: list[tuple[str, list[dict]]], runs) -> object:
+    """Top-1 (%) against seconds of training (evaluation excluded), one line per run; the target as a dashed line."""
+    for label, curve in curves:
+        axis.plot([p["train_s"] for p in curve], [p["top1"] * 100 for p in curve], marker=".", label=label)
+    targets = {(record["figures"].get("train") or {}).get("target_top1") for _, record in runs} - {None}
+    for target in targets:
+        axis.axhline(target * 100, linestyle="--", color="grey", linewidth=1)
+    axis.set_xlabel("training time (s, evaluation excluded)")
+    axis.set_ylabel("top-1 (%)")
+    axis.legend(fontsize=6, loc="lower right")
+    return axis

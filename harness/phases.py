@@ -49,7 +49,10 @@ def data(plan: Plan, state: RunState) -> dict:
             fresh = build_split(config, "train", rank=rank.rank, world_size=rank.world_size,
                                 num_parallel_workers=workers, survey=state.survey)
             state.rank_report["first_batch_sha256"] = _first_batch_digest(fresh.dataset)
-    if rank.is_main and any(p in plan.phases for p in ("eval", "infer")):
+    from harness.train_phase import eval_every
+
+    evaluates_in_training = "train" in plan.phases and eval_every(config) is not None and rank.world_size == 1
+    if rank.is_main and (evaluates_in_training or any(p in plan.phases for p in ("eval", "infer"))):
         state.eval_split = build_split(config, "eval", num_parallel_workers=workers, survey=state.survey)
     splits = {"train": state.train_split, "eval": state.eval_split}
     return {"data": {**{name: split.source if split else None for name, split in splits.items()},
@@ -100,11 +103,13 @@ def export(plan: Plan, state: RunState) -> dict:
 
 
 def infer(plan: Plan, state: RunState) -> dict:
+    from harness.scenarios import Scenarios, image_pool
     from harness.scoring import AgreementRule, score
 
     targets = {**state.exports, **dict(plan.models)}
     rule = AgreementRule.for_amp_level(plan.recipe.amp.level, plan.config)
-    figures, inferred_any = {}, False
+    scenarios = Scenarios.of(plan.config, state.eval_split.batch_size)
+    figures, inferred_any, pool = {}, False, None
     for file_format, path in targets.items():
         predict = plan.device.predictor(path, file_format, plan.config)
         if predict is None:
@@ -112,7 +117,10 @@ def infer(plan: Plan, state: RunState) -> dict:
             continue
         result = score(predict, state.eval_split.dataset, plan.config["num_classes"])
         inferred_any = True
-        entry = {"path": str(path), **result.figures()}
+        pool = image_pool(state.eval_split.dataset, scenarios.images_needed) if pool is None else pool
+        entry = {"path": str(path), **result.figures(), **scenarios.measure(predict, pool)}
+        if getattr(predict, "settings", None):  # how the runtime was set up, e.g. onnxruntime's session options
+            entry["runtime_settings"] = predict.settings
         if state.evaluated is not None:
             entry["agreement"] = rule.judge(state.evaluated, result)
             entry["matches_eval"] = entry["agreement"]["agrees"]

@@ -210,6 +210,8 @@ def _check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe) -> 
     needs_net = any(p in phases for p in ("eval", "export"))
     if needs_net and "train" not in phases and not options.checkpoint:
         raise BenchError("--phases without train needs --checkpoint FILE to eval or export")
+    if config["stop_at_target"] and config["target_top1"] is None:
+        raise BenchError("stop_at_target needs a target: --set target_top1=0.95 (or leave stop_at_target false)")
     if config["compare_scratch"] and not options.pretrained:
         raise BenchError("compare_scratch measures a pretrained start against a fresh one: pass --pretrained CKPT")
     for flag, path in (("--checkpoint", options.checkpoint), ("--pretrained", options.pretrained)):

@@ -5,10 +5,13 @@ from datetime import datetime
 
 from tabulate import tabulate
 
+from harness.figures import MISSING, inference_scenarios, time_to_target
+
 ROW_LABELS = (
     "Model Version", "Resource", "Uploaded Date", "MindSpore Version", "Dataset",
-    "Training Parameters", "Optimizer", "Loss Function", "Outputs", "Loss", "Speed",
-    "Total time", "Parameters (M)", "Checkpoint for Fine tuning", "Model for inference", "Accuracy",
+    "Training Parameters", "Optimizer", "Loss Function", "Outputs", "Loss", "Speed", "Time to target",
+    "Total time", "Parameters (M)", "Checkpoint for Fine tuning", "Model for inference",
+    "Inference latency (batch 1, p50)", "Inference throughput (best)", "Accuracy",
 )
 DATASET_NAMES = {"digits": "digits (scikit-learn, embedded)", "cifar10": "CIFAR-10", "imagenet": "ImageNet2012"}
 
@@ -72,7 +75,19 @@ def zoo_rows(record: dict) -> dict[str, str]:
         "Checkpoint for Fine tuning": f"{checkpoint['mb']:.2f}M (.ckpt file)" if checkpoint else "–",
         "Model for inference": ", ".join(f"{e['mb']:.2f}M (.{f.lower()} file)" for f, e in exports.items()) or "–",
         "Accuracy": accuracy,
+        **inference_cells(record),
     }
+
+
+def inference_cells(record: dict) -> dict[str, str]:
+    """The exported models' SingleStream p50 latency and best Offline throughput, one "FORMAT figure" per format."""
+    scenarios = inference_scenarios(record)
+    latency = [f"{f}: {s['p50_ms']:.2f} ms" for f, s in scenarios.items() if s["p50_ms"] is not None]
+    throughput = [f"{f}: {s['images_per_s']:,.1f} images/s (batch {s['batch']})"
+                  for f, s in scenarios.items() if s["images_per_s"] is not None]
+    return {"Time to target": time_to_target(record),
+            "Inference latency (batch 1, p50)": ", ".join(latency) or MISSING,
+            "Inference throughput (best)": ", ".join(throughput) or MISSING}
 
 
 def zoo_table(records: list[dict], table_format: str = "github") -> str:
@@ -90,6 +105,14 @@ def run_summary(record: dict) -> str:
         lines.append(f"train: {train['steps']} steps, median {train.get('ms_per_step_median')} ms/step "
                      f"(p90 {train.get('ms_per_step_p90')}), {train.get('images_per_s')} images/s, "
                      f"compile {train.get('compile_s')} s")
+    curve = train.get("accuracy_curve")
+    if curve:
+        points = ", ".join(f"{p['top1'] * 100:.1f}% @ {p['train_s']:.0f} s" for p in curve)
+        every = "every epoch" if train["eval_every_epochs"] == 1 else f"every {train['eval_every_epochs']} epochs"
+        lines.append(f"accuracy while training ({every}; evaluation "
+                     f"{train['eval_s']} s, off the clock): {points}; target {time_to_target(record)}")
+    elif train.get("in_training_eval"):
+        lines.append(f"accuracy while training: {train['in_training_eval']}")
     for file_format, entry in (figures.get("infer") or {}).items():
         if "skipped" in entry:
             lines.append(f"infer {file_format}: skipped ({entry['skipped']})")
@@ -103,6 +126,7 @@ def run_summary(record: dict) -> str:
             latency = f"{entry['ms_per_batch']} ms/batch" if entry.get("ms_per_batch") else "one batch, not timed"
             lines.append(f"infer {file_format}: top-1 {percent(entry['top1'])} over {entry['images']:,} images, "
                          f"{latency} ({agree})")
+            lines.extend(f"  {line}" for line in scenario_lines(entry))
     rehearsal = figures.get("rehearsal")
     if rehearsal:
         lines.append(f"rehearsal of {record['backend']}'s recipe on {rehearsal['host']}: "
@@ -120,3 +144,21 @@ def run_summary(record: dict) -> str:
     if resumed:
         lines.append(f"resumed from epoch {resumed['from_epoch']} ({resumed['from_checkpoint']})")
     return "\n".join(lines)
+
+
+def scenario_lines(entry: dict) -> list[str]:
+    """SingleStream and Offline figures of one inferred format, as the summary prints them."""
+    lines = []
+    single = entry.get("single_stream")
+    if single:
+        lines.append(f"single stream (batch 1, {single['queries']} queries after {single['warmup_queries']} warm-up): "
+                     + (f"cannot run: {single['error']}" if "error" in single else
+                        f"p50 {single['p50_ms']} ms, p90 {single['p90_ms']} ms, p99 {single['p99_ms']} ms"))
+    offline = entry.get("offline")
+    if offline:
+        lines.append(f"offline ({offline['rounds']} batches each after 1 warm-up): " + ", ".join(
+            f"batch {b['batch']} " + (f"cannot run ({b['error']})" if "error" in b else f"{b['images_per_s']:,.1f} images/s")
+            for b in offline["per_batch"]))
+    if entry.get("runtime_settings"):
+        lines.append("runtime: " + ", ".join(f"{k}={v}" for k, v in entry["runtime_settings"].items()))
+    return lines

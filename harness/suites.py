@@ -84,6 +84,15 @@ SCHEMA: dict[str, Field] = {
     "compare_scratch": _field(bool, False),
     "graph_kernel": _field((bool, NONE), None),  # null: the device's choice (the zoo fuses on GPU)
     "corrupt_images": _field(str, "fail", _one_of("fail", "skip")),
+    # Time to accuracy: score the eval split every k epochs (null: every epoch when target_top1 is set, else never).
+    "eval_every_epochs": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0 or null"),
+    "target_top1": _field((NUMBER, NONE), None, lambda v: v is None or 0 <= v <= 1, "in [0, 1]"),
+    "stop_at_target": _field(bool, False),  # end training at the evaluation that reaches target_top1
+    # Inference scenarios of each exported model (MLPerf SingleStream and Offline).
+    "latency_queries": _field(int, 64, _positive, "> 0"),
+    "latency_warmup": _field(int, 8, _non_negative, ">= 0"),
+    "throughput_batches": _field(list, [1, 16, 64]),
+    "throughput_rounds": _field(int, 5, _positive, "> 0"),
     # Validity: a run is `success` only within these.
     "min_top1": _field((NUMBER, NONE), None, lambda v: v is None or 0 <= v <= 1, "in [0, 1]"),
     "divergence_loss_factor": _field(NUMBER, 4.0, lambda v: v > 1, "> 1"),
@@ -137,6 +146,9 @@ def _check_value(origin: str, key: str, value):
         raise BenchError(f"{origin}: {key} must be a finite number, got {value!r}")
     if key == "lr_decay_epochs" and not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
         raise BenchError(f"{origin}: lr_decay_epochs must be a list of positive epochs, got {_show(value)}")
+    if key == "throughput_batches" and not (value and all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                                          for v in value)):
+        raise BenchError(f"{origin}: throughput_batches must be a list of positive batch sizes, got {_show(value)}")
     if key == "export_formats" and (value != "auto" if isinstance(value, str)
                                     else not value or not all(v in EXPORT_FORMATS for v in value)):
         raise BenchError(f"{origin}: export_formats must be 'auto' or a list of {', '.join(EXPORT_FORMATS)}, "

@@ -41,6 +41,9 @@ def train(plan: Plan, state: RunState) -> dict:
         callbacks.append(ModelCheckpoint(prefix=prefix, directory=str(checkpoint_dir), config=checkpoint_config))
         callbacks.append(KeepNewestCheckpoints(checkpoint_dir, config["ckpt_keep"]))
     callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main))
+    evaluator = _evaluator(plan, state, timer, done_epochs)
+    if evaluator is not None:  # after the timer (evaluation stays off the training clock) and Ctrl-C
+        callbacks.append(evaluator)
     events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs)
     start = time.perf_counter()
     figures = {"trained_cell": trained_cell(model)}
@@ -54,7 +57,10 @@ def train(plan: Plan, state: RunState) -> dict:
         raise
     finally:
         checkpoints.remove_partial_files(checkpoint_dir)
-        figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, time.perf_counter() - start)
+        # The phase's wall time less in-training evaluation, which is kept off the training clock.
+        train_s = time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
+        figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
+        figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
             figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,
                                   "from_epoch": done_epochs, "corrupt_checkpoints_skipped": list(plan.resume.skipped)}
@@ -73,6 +79,55 @@ def train(plan: Plan, state: RunState) -> dict:
         if saved:
             figures["checkpoint"] = {"path": str(saved[-1]), "mb": mb(saved[-1]), "kept": len(saved)}
     return figures
+
+
+def eval_every(config: dict) -> int | None:
+    """Evaluate every k epochs: the suite's k, or every epoch when only a target is set."""
+    return config["eval_every_epochs"] or (1 if config["target_top1"] is not None else None)
+
+
+def _evaluator(plan: Plan, state: RunState, timer, done_epochs: int):
+    """The EvalEvery callback, on a 1-rank run that asks for one; else None."""
+    from harness.callbacks import EvalEvery
+
+    config, events = plan.config, state.events
+    every = eval_every(config)
+    if every is None or plan.rank.world_size > 1:
+        return None
+
+    def on_point(point, seconds):
+        events.log("eval_accuracy", point.top1, epoch=point.epoch, train_s=point.train_s, eval_s=round(seconds, 2))
+        newline = "\n" if sys.stderr.isatty() else ""  # the progress line on a terminal has none
+        print(f"{newline}eval after epoch {point.epoch}: top-1 {point.top1:.4f} at {point.train_s:.1f} s of training "
+              f"(evaluation {seconds:.1f} s, not on the clock)", file=sys.stderr)
+
+    return EvalEvery(state.net, state.eval_split.dataset, config["num_classes"], every, timer,
+                     clock_offset_s=sum(e.seconds for e in _earlier_epochs(plan, state, done_epochs)),
+                     target=config["target_top1"], stop=config["stop_at_target"], on_point=on_point)
+
+
+def _accuracy_figures(plan: Plan, evaluator, timer) -> dict:
+    config = plan.config
+    if eval_every(config) is None:
+        return {}
+    if evaluator is None:
+        return {"in_training_eval": f"not run: evaluation every k epochs runs on 1 rank only, this run has "
+                                    f"{plan.rank.world_size}"}
+    figures = evaluator.figures()
+    if evaluator.reached is not None:
+        last_epoch = timer.epochs[-1].epoch if timer.epochs else 0
+        figures["stopped_at_target"] = bool(config["stop_at_target"] and last_epoch < config["epochs"])
+    return figures
+
+
+def _earlier_epochs(plan: Plan, state: RunState, done_epochs: int) -> list:
+    """A resumed run's epochs before this process, from its event log."""
+    from harness.callbacks import EpochFigures
+    from harness.events import epochs_logged
+
+    steps = state.train_split.steps
+    return [EpochFigures(e["epoch"], steps, e["ms_per_step"] * steps / 1000.0, float(e["loss"]), e.get("lr"))
+            for e in epochs_logged(plan.run_dir / "events.log", done_epochs)] if done_epochs else []
 
 
 def _resume(plan: Plan, state: RunState, optimizer) -> int:
@@ -96,14 +151,10 @@ def _resume(plan: Plan, state: RunState, optimizer) -> int:
 
 
 def _train_figures(plan: Plan, state: RunState, timer, optimizer, done_epochs: int, train_s: float) -> dict:
-    from harness.callbacks import EpochFigures, timing_summary
-    from harness.events import epochs_logged
+    from harness.callbacks import timing_summary
 
     split = state.train_split
-    earlier = [EpochFigures(e["epoch"], split.steps, e["ms_per_step"] * split.steps / 1000.0, float(e["loss"]),
-                            e.get("lr")) for e in epochs_logged(plan.run_dir / "events.log", done_epochs)] \
-        if done_epochs else []
-    epochs = earlier + timer.epochs
+    epochs = _earlier_epochs(plan, state, done_epochs) + timer.epochs
     # Timing comes from this process's epochs only: a resumed run compiles again.
     summary = timing_summary(timer.epochs)
     global_batch = split.batch_size * plan.rank.world_size

@@ -37,7 +37,7 @@ def test_one_line_holds_the_main_figures():
     row = dict(zip(HEADERS, history_row(make_record())))
     assert row == {"started": "2026-11-27 10:07", "run": "digits-cpu-20261127-100713-d046", "status": "success",
                    "commit": "HEAD", "epochs": "8", "lr": "0.02", "top-1": "97.22%", "ms/step": "216.5",
-                   "images/s": "295.6", "total": "0.92 min", "loss": "0.0304"}
+                   "to target": "–", "images/s": "295.6", "total": "0.92 min", "loss": "0.0304"}
 
 
 def test_a_failed_run_has_a_line_with_dashes():
