@@ -93,7 +93,7 @@ def test_cifar10_suite_runs_on_real_binary_files(cifar10_dir, tmp_path):
     (("--ranks", "2", "--rank-table", "/tmp/t.json"), "--rank-table is for backends"),
     (("--ranks", "1000"), "--ranks 1000 puts 1000 ranks on this machine but backend 'cpu' can host"),
     (("--ranks", "2", "--nodes", "2", "--master-port", "8118"), "--nodes 2 needs --master-addr"),
-    (("--cluster-timeout", "0"), "--cluster-timeout must be at least 1"),
+    (("--cluster-timeout", "0"), "argument --cluster-timeout: must be at least 1, got 0"),
 ])
 def test_user_mistakes_exit_2_with_one_line_and_leave_nothing(args, message, tmp_path):
     result = run_bench(*args, "--results", str(tmp_path / "results"), timeout=120)
