@@ -164,7 +164,8 @@ def make_plan(options: RunOptions) -> Plan:
         for note in rehearsal.notes:
             print(f"rehearsal: {note}", file=sys.stderr)
     recipe = recipe.with_changes(export_formats=_export_formats(backend, recipe, config))
-    models = _check_inputs(options, phases, config, recipe)
+    models = _check_inputs(options, phases, config, recipe, inferable=tuple(device.export_formats(config)),
+                           backend_name=device.name)
     if any(p in phases for p in ("data", "train", "eval", "infer")):
         from datasets import validate_data
 
@@ -203,7 +204,8 @@ def _export_formats(backend: Backend, recipe: Recipe, config: dict) -> tuple[str
     return tuple(wanted)
 
 
-def _check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe) -> tuple:
+def _check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe, inferable=(), backend_name="") -> tuple:
+    """`inferable`: the formats the device infers from (those it can export)."""
     from harness.checkpoints import verify_for_network
     from harness.exported import check_exported_model
 
@@ -225,7 +227,11 @@ def _check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe) -> 
     for model in options.models:
         if not Path(model).is_file():
             raise BenchError(f"--model {model}: no such file")
-        models.append((format_of(Path(model)), Path(model)))
+        file_format = format_of(Path(model))
+        if file_format not in inferable:
+            raise BenchError(f"--model {model} is {file_format}, which backend {backend_name!r} does not infer from: "
+                             f"give a {' or '.join(inferable)} file")
+        models.append((file_format, Path(model)))
         check_exported_model(model, config["image_size"])
     if "infer" in phases and "export" in phases and not recipe.export_formats and not models:
         raise BenchError("--phases infer has nothing to infer from: no export format and no --model")

@@ -88,6 +88,16 @@ def test_resume_with_every_checkpoint_corrupt_is_refused_and_keeps_the_record(di
     assert sorted(p.name for p in (tmp_path / run_id / "attempts").iterdir()) == ["1.json"]  # no new attempt
 
 
+@pytest.mark.bad_input
+def test_infer_from_a_format_the_backend_cannot_run_is_refused_not_recorded_as_done(tmp_path):
+    model = tmp_path / "googlenet.air"
+    model.write_bytes(b"not empty")
+    results = tmp_path / "results"
+    result = run_bench(*SHORT_DIGITS, "--phases", "infer", "--model", str(model), "--results", str(results),
+                       timeout=120)
+    assert_refused(result, "is AIR, which backend 'cpu' does not infer from: give a MINDIR or ONNX file", results)
+
+
 def start(tmp_path, *args):
     return subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), *SMALL, *args, "--results", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
