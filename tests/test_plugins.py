@@ -83,3 +83,50 @@ def test_suites_command_lists_one_line_per_suite():
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == [p.stem for p in sorted((ROOT / "suites").glob("*.yaml"))]
+
+
+def _call_every_hook(tmp_path) -> dict:
+    """Each hook called through the plugin manager's typed API (harness.plugins.Backend) on the cpu backend."""
+    import mindspore as ms
+    import numpy as np
+
+    from harness.launch import LaunchRequest
+    from harness.suites import load_suite
+    from harness.types import AmpSettings, Recipe
+
+    backend, config = Backends().select("cpu"), load_suite("digits")
+    net = ms.nn.SequentialCell([ms.nn.Flatten(), ms.nn.Dense(3 * 8 * 8, 10)])
+    example = ms.Tensor(np.ones((2, 3, 8, 8), np.float32))
+    exported = backend.export(net, example, "ONNX", tmp_path / "net.onnx")
+    recipe = Recipe(amp=AmpSettings(level="O2", loss_scale="dynamic"), export_formats=("MINDIR", "AIR"))
+    return {
+        "bench_describe": backend.describe(),
+        "bench_available": backend.available(),
+        # Sets MindSpore's process-wide context: called in every run's own process (tests/test_end_to_end.py).
+        "bench_device_setup": "called by every run",
+        "bench_config_defaults": backend.config_defaults(),
+        "bench_supported_phases": backend.supported_phases(config),
+        "bench_launcher": backend.launcher(config, LaunchRequest(ranks=2)),
+        "bench_rank_capacity": backend.rank_capacity(config),
+        "bench_distributed_init": "called by every 2-rank run (tests/test_distributed.py)",
+        "bench_amp": backend.amp(config),
+        "bench_jit_level": backend.jit_level({**config, "graph_kernel": True}),
+        "bench_rehearse": backend.rehearse(recipe, config),
+        "bench_dataset_options": backend.dataset_options(config),
+        "bench_export_formats": backend.export_formats(config),
+        "bench_export": exported,
+        "bench_predictor": backend.predictor(exported, "ONNX", config)(np.ones((2, 3, 8, 8), np.float32)),
+        "bench_record_metadata": backend.record_metadata(config),
+    }
+
+
+def test_every_hook_is_called_through_the_plugin_manager(tmp_path):
+    answers = _call_every_hook(tmp_path)
+    assert set(answers) == set(HOOKS)  # a new hook needs a line here
+    assert answers["bench_available"].ok
+    assert answers["bench_config_defaults"] == {} and answers["bench_record_metadata"] == {}
+    assert answers["bench_launcher"].name == "msrun" and answers["bench_rank_capacity"] >= 1
+    assert answers["bench_amp"].level == "O0" and answers["bench_jit_level"] == "O1"
+    ran, notes = answers["bench_rehearse"]
+    assert ran.amp.loss_scale == "fixed" and ran.export_formats == ("MINDIR",) and len(notes) == 2
+    assert answers["bench_export"].stat().st_size > 0 and answers["bench_predictor"].shape == (2, 10)
