@@ -113,7 +113,7 @@ def verify_for_network(path: Path, num_classes: int, flag: str, transfer: bool =
     try:
         params = load_verified(Path(path))
     except BenchError as exc:
-        raise BenchError(f"{flag} {str(exc).removeprefix('checkpoint ')}: give a checkpoint this harness saved") from None
+        raise BenchError(f"{flag} {exc}: give a checkpoint this harness saved") from None
     head = params.get(HEAD_WEIGHT)
     if head is None:
         raise BenchError(f"{flag} {path} is not a GoogleNet checkpoint (it has no {HEAD_WEIGHT}): "

@@ -46,7 +46,7 @@ def test_a_broken_checkpoint_is_refused_before_anything_is_written(digits_run, t
     phases = ("--phases", "eval") if flag == "--checkpoint" else ()
     results = tmp_path / "results"
     result = run_bench(*SHORT_DIGITS, flag, str(path), *phases, "--results", str(results), timeout=120)
-    assert_refused(result, f"error: {flag} {path} is corrupt", results)
+    assert_refused(result, f"error: {flag} checkpoint {path} is corrupt", results)
 
 
 @pytest.mark.bad_input
