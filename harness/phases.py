@@ -25,7 +25,8 @@ def setup(plan: Plan, state: RunState) -> dict:
         state.rank_report["communication"] = state.device_context["communication"]
     state.dataset_options = plan.device.dataset_options(config)
     state.net = GoogleNet(config["num_classes"])
-    figures = {"parameters": count_parameters(state.net), "recipe": plan.recipe.describe()}
+    figures = {"parameters": count_parameters(state.net), "recipe": plan.recipe.describe(),
+               "amp_level": plan.recipe.amp.level, "loss_scale": plan.recipe.amp.loss_scale}
     if plan.rehearsal:
         figures["rehearsal"] = plan.rehearsal.describe(plan.recipe)
     if options.checkpoint:

@@ -1,4 +1,7 @@
-"""Suite definitions: YAML files in suites/, validated on load, overridable with --set."""
+"""Suite definitions: YAML files in suites/, validated on load, overridable with --set.
+
+This module is long because the schema of every suite key, and its validation, is in one place.
+"""
 from __future__ import annotations
 
 import math
