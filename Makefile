@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bench test benchmarks clean
+.PHONY: bench test test-all benchmarks clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 bench: $(VENV)/.installed
 	$(PY) bench.py $(ARGS)
 
+# CI's tests: all but the heavy ones (pyproject.toml's markers), so CI stays near 20 minutes.
 test: $(VENV)/.installed
+	$(PY) -m pytest -m "not heavy" $(ARGS)
+
+test-all: $(VENV)/.installed
 	$(PY) -m pytest $(ARGS)
 
 benchmarks: $(VENV)/.installed

@@ -131,6 +131,7 @@ def test_unwritable_results_directory_is_refused_before_anything_starts(tmp_path
     assert result.returncode == 2 and "is not writable" in result.stderr and "pass --results DIR" in result.stderr
 
 
+@pytest.mark.heavy
 @pytest.mark.fault
 @pytest.mark.slow
 def test_two_runs_at_once_into_one_results_directory_keep_both_records(tmp_path):

@@ -114,6 +114,7 @@ def wait_for_event(tmp_path, text: str, proc, timeout=300):
     raise AssertionError(f"no {text!r} in the event log")
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.fault
 def test_sigterm_mid_training_leaves_a_checkpoint_and_record_and_resumes(tmp_path):
@@ -134,6 +135,7 @@ def test_sigterm_mid_training_leaves_a_checkpoint_and_record_and_resumes(tmp_pat
     assert record["figures"]["train"]["optimizer_steps"] == 12
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.fault
 def test_a_killed_resume_keeps_the_earlier_record_and_each_attempt_keeps_its_account(tmp_path):

@@ -70,14 +70,14 @@ def assert_recipe_ran(record: dict, backend: str, suite: str) -> None:
         assert isinstance(agreement["images_disagreeing"], int)
 
 
-@pytest.mark.parametrize("backend", ["gpu", "ascend"])
+@pytest.mark.parametrize("backend", ["gpu", pytest.param("ascend", marks=pytest.mark.heavy)])
 def test_the_cifar10_recipe_rehearsed_on_this_cpu(backend, learnable_cifar10_dir, tmp_path):
     result, record = rehearse(backend, CIFAR, learnable_cifar10_dir, tmp_path)
     assert_recipe_ran(record, backend, "cifar10-full")
     assert "rehearsal of" in result.stdout
 
 
-@pytest.mark.parametrize("backend", ["gpu", "ascend"])
+@pytest.mark.parametrize("backend", ["gpu", pytest.param("ascend", marks=pytest.mark.heavy)])
 def test_the_imagenet_recipe_rehearsed_on_this_cpu(backend, learnable_imagenet_dir, tmp_path):
     result, record = rehearse(backend, IMAGENET, learnable_imagenet_dir, tmp_path)
     assert_recipe_ran(record, backend, "imagenet-full")
@@ -87,6 +87,7 @@ def test_the_imagenet_recipe_rehearsed_on_this_cpu(backend, learnable_imagenet_d
         assert sorted(record["figures"]["export"]) == ["MINDIR", "ONNX"]
 
 
+@pytest.mark.heavy
 def test_a_dynamic_loss_scale_is_rehearsed_as_the_nearest_fixed_one_and_both_are_recorded(learnable_imagenet_dir,
                                                                                            tmp_path):
     result, record = rehearse("gpu", IMAGENET, learnable_imagenet_dir, tmp_path, "--set", "loss_scale=dynamic",
@@ -99,6 +100,7 @@ def test_a_dynamic_loss_scale_is_rehearsed_as_the_nearest_fixed_one_and_both_are
     assert record["figures"]["trained_cell"]["sens"] == 65536.0
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("backend, suite, data", [("gpu", CIFAR, "learnable_cifar10_dir"),
                                                    ("ascend", IMAGENET, "learnable_imagenet_dir")])
 def test_two_rank_rehearsal_through_msrun_keeps_the_parameters_identical(backend, suite, data, request, tmp_path):

@@ -104,6 +104,7 @@ def test_corrupt_pretrained_checkpoint_is_refused_in_one_line(digits_run, tmp_pa
     assert result.returncode == 2 and f"checkpoint {broken} is corrupt: " in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.heavy
 def test_transfer_suite_measures_pretrained_against_scratch(tmp_path):
     backbone = run_bench("--suite", "digits-0to4", "--set", "epochs=3", "--results", str(tmp_path / "backbone"))
     assert backbone.returncode == 0, backbone.stderr[-2000:]
@@ -121,6 +122,7 @@ def test_transfer_suite_measures_pretrained_against_scratch(tmp_path):
     assert "from the pretrained backbone vs" in result.stdout
 
 
+@pytest.mark.heavy
 def test_freeze_backbone_trains_the_head_only(digits_run, tmp_path):
     weights = digits_run["record"]["figures"]["weights"]["path"]
     result = run_bench(*SHORT_DIGITS, "--set", "transfer=true", "--set", "freeze_backbone=true",
@@ -130,6 +132,7 @@ def test_freeze_backbone_trains_the_head_only(digits_run, tmp_path):
     assert record["figures"]["trainable_parameters"] == 1024 * 10 + 10
 
 
+@pytest.mark.heavy
 def test_imagenet_recipe_runs_on_a_real_jpeg_tree(imagenet_dir, tmp_path):
     result = run_bench("--suite", "imagenet-full", "--data", str(imagenet_dir), "--set", "epochs=1",
                        "--set", "batch_size=4", "--set", "eval_batch_size=4", "--set", "image_size=32",

@@ -227,6 +227,7 @@ TTA_DIGITS = ("--set", "epochs=3", "--set", "train_samples=256", "--set", "eval_
               "--set", "throughput_batches=[1,16,128]", "--set", "throughput_rounds=2")
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_digits_runs_record_the_curve_the_time_to_target_and_the_scenarios_and_compare_them(tmp_path):
     from conftest import run_bench

@@ -107,6 +107,7 @@ def test_a_run_below_the_suites_min_top1_exits_1_as_below_target(tmp_path):
     assert check.returncode == 1 and "below_target" in check.stdout
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_imagenet_trains_with_a_falling_loss_under_its_fixed_loss_scale_of_1024(learnable_imagenet_dir, tmp_path):
     result = run_bench("--suite", "imagenet-full", "--data", str(learnable_imagenet_dir), "--set", "num_classes=10",
