@@ -110,8 +110,11 @@ class SaveCheckpoints(Callback):
             self._save(params)
 
     def _save(self, params):
-        from harness.checkpoints import prune_checkpoints, save_training_checkpoint
+        from harness.checkpoints import checkpoint_name, prune_checkpoints, save_training_checkpoint
 
+        # A resume from an older checkpoint (the newer one corrupt) trains that epoch again: replace it.
+        (self.checkpoint_dir / checkpoint_name(self.prefix, params.cur_epoch_num, self.steps_per_epoch)).unlink(
+            missing_ok=True)
         save_training_checkpoint(params.train_network, self.checkpoint_dir, self.prefix, params.cur_epoch_num,
                                  self.steps_per_epoch, params.cur_step_num)
         self.last_saved_epoch = params.cur_epoch_num
