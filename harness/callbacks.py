@@ -1,9 +1,8 @@
-"""Training callbacks: per-epoch timing, evaluation every k epochs (time to accuracy), the divergence rule,
-Ctrl-C at an epoch boundary, progress lines."""
+"""Training callbacks on whole epochs: timing, checkpoints, evaluation every k epochs (time to
+accuracy), the divergence rule, Ctrl-C at an epoch boundary. (Progress within an epoch: progress.py.)"""
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -51,8 +50,9 @@ class DivergenceRule:
 
 @dataclass
 class TrainTimer(Callback):
-    """Times each sink chunk (one epoch) and divides by its steps, as the zoo's TimeMonitor
-    does: per-step callbacks would force sink_size=1, which is 4.4x slower on CPU."""
+    """Times each epoch, from its first sink chunk's start to its last chunk's end, and divides by its
+    steps, as the zoo's TimeMonitor does: per-step callbacks would force sink_size=1, which is 4.4x
+    slower on CPU."""
 
     steps_per_epoch: int
     on_epoch: Callable[[EpochFigures], None] = lambda figures: None
@@ -88,19 +88,37 @@ class TrainTimer(Callback):
             run_context.request_stop()
 
 
-class KeepNewestCheckpoints(Callback):
-    """After each epoch's save: keep the newest `keep` checkpoints whatever their prefix (a resumed
-    run saves under a new one, which ModelCheckpoint's own pruning does not see)."""
+class SaveCheckpoints(Callback):
+    """A resumable checkpoint every `every` epochs and when training ends between those (the last
+    epoch, a stop at the target, a divergence that the caller then drops), as ModelCheckpoint does but
+    named per real epoch under chunked sink; then the newest `keep` are kept whatever their prefix (a
+    resumed run saves under a new one)."""
 
-    def __init__(self, checkpoint_dir, keep: int):
+    def __init__(self, checkpoint_dir, prefix: str, steps_per_epoch: int, every: int, keep: int):
         super().__init__()
-        self.checkpoint_dir, self.keep = checkpoint_dir, keep
+        self.checkpoint_dir, self.prefix, self.steps_per_epoch = checkpoint_dir, prefix, steps_per_epoch
+        self.every, self.keep = every, keep
+        self.last_saved_epoch = None
 
     def on_train_epoch_end(self, run_context):
-        from harness.checkpoints import prune_checkpoints
+        if run_context.original_args().cur_epoch_num % self.every == 0:
+            self._save(run_context.original_args())
 
-        if self.checkpoint_dir.is_dir():
-            prune_checkpoints(self.checkpoint_dir, self.keep)
+    def on_train_end(self, run_context):
+        params = run_context.original_args()
+        if self.last_saved_epoch != params.cur_epoch_num:
+            self._save(params)
+
+    def _save(self, params):
+        from harness.checkpoints import checkpoint_name, prune_checkpoints, save_training_checkpoint
+
+        # A resume from an older checkpoint (the newer one corrupt) trains that epoch again: replace it.
+        (self.checkpoint_dir / checkpoint_name(self.prefix, params.cur_epoch_num, self.steps_per_epoch)).unlink(
+            missing_ok=True)
+        save_training_checkpoint(params.train_network, self.checkpoint_dir, self.prefix, params.cur_epoch_num,
+                                 self.steps_per_epoch, params.cur_step_num)
+        self.last_saved_epoch = params.cur_epoch_num
+        prune_checkpoints(self.checkpoint_dir, self.keep)
 
 
 @dataclass
@@ -203,21 +221,3 @@ def timing_summary(epochs: list[EpochFigures]) -> dict:
         "first_epoch_s": round(epochs[0].seconds, 2),
     }
 
-
-class Progress:
-    """Epoch progress: an updating line on a terminal, plain lines otherwise."""
-
-    def __init__(self, total_epochs: int, stream=sys.stderr):
-        self.total = total_epochs
-        self.stream = stream
-        self.tty = stream.isatty()
-
-    def __call__(self, figures: EpochFigures) -> None:
-        text = (f"epoch {figures.epoch}/{self.total}  loss {figures.loss:.4f}  "
-                f"{figures.ms_per_step:.1f} ms/step")
-        if self.tty:
-            end = "\n" if figures.epoch >= self.total else ""
-            self.stream.write("\r\033[K" + text + end)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()

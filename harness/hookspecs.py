@@ -124,7 +124,8 @@ def bench_rehearse(recipe, config):
 @hookspec(firstresult=True)
 def bench_dataset_options(config):
     """Data pipeline settings for this device: return a ``DatasetOptions``
-    (parallel workers, dataset sink mode)."""
+    (parallel workers, dataset sink mode). Sink only where MindSpore sinks: it trains
+    without sink on CPU whatever it is asked, and a run that asks there fails at its first step."""
 
 
 @hookspec(firstresult=True)

@@ -104,7 +104,8 @@ def run_summary(record: dict) -> str:
     if train:
         lines.append(f"train: {train['steps']} steps, median {train.get('ms_per_step_median')} ms/step "
                      f"(p90 {train.get('ms_per_step_p90')}), {train.get('images_per_s')} images/s, "
-                     f"compile {train.get('compile_s')} s")
+                     f"compile {train.get('compile_s')} s"
+                     + (f", sink chunks of {train['sink_steps']} steps" if train.get("sink_steps") else ""))
     curve = train.get("accuracy_curve")
     if curve:
         points = ", ".join(f"{p['top1'] * 100:.1f}% @ {p['train_s']:.0f} s" for p in curve)

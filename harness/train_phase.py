@@ -14,7 +14,9 @@ def train(plan: Plan, state: RunState) -> dict:
     from mindspore.train import CheckpointConfig, ModelCheckpoint
 
     from harness import checkpoints, interrupts
-    from harness.callbacks import DivergenceRule, KeepNewestCheckpoints, Progress, StopOnInterrupt, TrainTimer
+    from harness.callbacks import DivergenceRule, SaveCheckpoints, StopOnInterrupt, TrainTimer
+    from harness.chunks import WholeEpochs, chunk_steps
+    from harness.progress import Progress
     from harness.schedules import learning_rates
     from harness.training import build_model, trained_cell
 
@@ -22,44 +24,51 @@ def train(plan: Plan, state: RunState) -> dict:
     lrs = learning_rates(config, split.steps)
     model, optimizer = build_model(state.net, config, plan.recipe, lrs)
     done_epochs = _resume(plan, state, optimizer) if plan.resume else 0
-    progress = Progress(config["epochs"]) if rank.is_main else (lambda figures: None)
+    progress = Progress(config["epochs"], split.steps, done_epochs) if rank.is_main else None
 
     def on_epoch(figures):
         events.log("epoch_stop", figures.epoch, loss=figures.loss, lr=figures.lr,
                    ms_per_step=round(figures.ms_per_step, 2))
-        progress(figures)
+        if progress is not None:
+            progress.epoch_done(figures)
 
     timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs,
                        on_epoch_start=lambda epoch: events.log("epoch_start", epoch),
                        divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])))
     prefix, checkpoint_dir = checkpoints.checkpoint_prefix(config), plan.run_dir / checkpoints.CHECKPOINT_DIR
-    callbacks = [timer]
+    epoch_callbacks = [timer]
     if rank.is_main:
-        checkpoint_config = CheckpointConfig(save_checkpoint_steps=config["ckpt_every_epochs"] * split.steps,
-                                             keep_checkpoint_max=config["ckpt_keep"], crc_check=True,
-                                             append_info=["epoch_num", "step_num"])
-        callbacks.append(ModelCheckpoint(prefix=prefix, directory=str(checkpoint_dir), config=checkpoint_config))
-        callbacks.append(KeepNewestCheckpoints(checkpoint_dir, config["ckpt_keep"]))
-    callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main))
-    evaluator = _evaluator(plan, state, timer, done_epochs)
+        epoch_callbacks.append(SaveCheckpoints(checkpoint_dir, prefix, split.steps, config["ckpt_every_epochs"],
+                                               config["ckpt_keep"]))
+    epoch_callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main))
+    evaluator = _evaluator(plan, state, timer, done_epochs, progress)
     if evaluator is not None:  # after the timer (evaluation stays off the training clock) and Ctrl-C
-        callbacks.append(evaluator)
-    events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs)
+        epoch_callbacks.append(evaluator)
+    sink_mode = state.dataset_options.sink_mode
+    chunk = chunk_steps(split.steps, sink_mode)
+    whole_epochs = WholeEpochs(epoch_callbacks, split.steps, chunk, plan.device.name)
+    callbacks = [whole_epochs] + ([progress] if progress is not None else [])
+    events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs,
+               sink_steps=chunk)
     start = time.perf_counter()
     figures = {"trained_cell": trained_cell(model)}
     try:
         if done_epochs < config["epochs"]:
             with interrupts.deferred():
-                model.train(config["epochs"], split.dataset, callbacks=callbacks,
-                            dataset_sink_mode=state.dataset_options.sink_mode, initial_epoch=done_epochs)
+                model.train(whole_epochs.chunk_epochs(config["epochs"]), split.dataset, callbacks=callbacks,
+                            dataset_sink_mode=sink_mode, sink_size=chunk if sink_mode else -1,
+                            initial_epoch=whole_epochs.chunk_epochs(done_epochs))
     except BaseException as exc:  # Ctrl-C, SIGTERM, a failure: what was measured goes into the record
         exc.figures = figures
         raise
     finally:
+        if progress is not None:
+            progress.close()
         checkpoints.remove_partial_files(checkpoint_dir)
         # The phase's wall time less in-training evaluation, which is kept off the training clock.
         train_s = time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
+        figures["train"]["sink_steps"] = chunk if sink_mode else None
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
             figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,
@@ -86,7 +95,7 @@ def eval_every(config: dict) -> int | None:
     return config["eval_every_epochs"] or (1 if config["target_top1"] is not None else None)
 
 
-def _evaluator(plan: Plan, state: RunState, timer, done_epochs: int):
+def _evaluator(plan: Plan, state: RunState, timer, done_epochs: int, progress):
     """The EvalEvery callback, on a 1-rank run that asks for one; else None."""
     from harness.callbacks import EvalEvery
 
@@ -97,9 +106,9 @@ def _evaluator(plan: Plan, state: RunState, timer, done_epochs: int):
 
     def on_point(point, seconds):
         events.log("eval_accuracy", point.top1, epoch=point.epoch, train_s=point.train_s, eval_s=round(seconds, 2))
-        newline = "\n" if sys.stderr.isatty() else ""  # the progress line on a terminal has none
-        print(f"{newline}eval after epoch {point.epoch}: top-1 {point.top1:.4f} at {point.train_s:.1f} s of training "
-              f"(evaluation {seconds:.1f} s, not on the clock)", file=sys.stderr)
+        line = (f"eval after epoch {point.epoch}: top-1 {point.top1:.4f} at {point.train_s:.1f} s of training "
+                f"(evaluation {seconds:.1f} s, not on the clock)")
+        progress.say(line)  # evaluation runs on 1-rank runs, whose rank shows progress
 
     return EvalEvery(state.net, state.eval_split.dataset, config["num_classes"], every, timer,
                      clock_offset_s=sum(e.seconds for e in _earlier_epochs(plan, state, done_epochs)),

@@ -68,6 +68,6 @@ def test_the_digits_suite_runs_on_the_plugin_with_no_core_change(plugin_env, tmp
     assert record["environment"]["device"].startswith("CPU, lean: 2 kernel threads")
     context = record["environment"]["device_context"]
     assert {key: context[key] for key in ("device_target", "kernel_threads", "data_workers", "dataset_sink")} == {
-        "device_target": "CPU", "kernel_threads": 2, "data_workers": 1, "dataset_sink": True}
-    assert record["figures"]["train"]["sink_mode"] is True
+        "device_target": "CPU", "kernel_threads": 2, "data_workers": 1, "dataset_sink": False}
+    assert record["figures"]["train"]["sink_mode"] is False
     assert record["figures"]["eval"]["images"] == 64

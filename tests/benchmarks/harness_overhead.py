@@ -1,12 +1,12 @@
 """The harness's own overhead on training speed, measured in one process:
 
     ratio = ms/step as the harness records it (bench.py's train phase, its record's per-epoch figures)
-            / ms/step of a bare MindSpore loop (Model.train with dataset sink and one epoch clock)
+            / ms/step of a bare MindSpore loop (Model.train, step by step on CPU, and one epoch clock)
 
 Both train the same GoogleNet on the same digits train split (datasets.build_split), batch,
 Momentum / weight decay / cosine learning rates, in GRAPH mode with ONEDNN_MAX_CPU_ISA=AVX2 (the
 CPU backend's setting: set here before MindSpore runs anything, so both loops use the same oneDNN
-kernels). ms/step is timed per epoch (one sink chunk) and the first epoch (graph compile) is left
+kernels). ms/step is timed per epoch and the first epoch (graph compile) is left
 out, as the harness does. The two alternate in pairs, bare first (`--rounds` pairs of `--epochs`
 epochs each). The ratio is the median over the pairs of harness/bare (each the median of its timed
 epochs): this machine's speed flips between about 215 and 275 ms/step from minute to minute with

@@ -16,7 +16,7 @@ from harness.types import DatasetOptions
 
 KERNEL_THREADS = 2
 DATA_WORKERS = 1
-SINK_MODE = True
+SINK_MODE = False  # MindSpore does not sink on CPU (docs/writing-a-backend.md)
 
 
 @hookimpl
