@@ -14,6 +14,7 @@ def train(plan: Plan, state: RunState) -> dict:
     from mindspore.train import CheckpointConfig, ModelCheckpoint
 
     from harness import checkpoints, interrupts
+    from harness.calibration import speed_callbacks
     from harness.callbacks import DivergenceRule, KeepNewestCheckpoints, Progress, StopOnInterrupt, TrainTimer
     from harness.schedules import learning_rates
     from harness.training import build_model, trained_cell
@@ -33,7 +34,9 @@ def train(plan: Plan, state: RunState) -> dict:
                        on_epoch_start=lambda epoch: events.log("epoch_start", epoch),
                        divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])))
     prefix, checkpoint_dir = checkpoints.checkpoint_prefix(config), plan.run_dir / checkpoints.CHECKPOINT_DIR
-    callbacks = [timer]
+    before_timer, drift_reference = speed_callbacks(plan.extra_work_per_step, split.steps, split.batch_size,
+                                                    config["image_size"])
+    callbacks = [*before_timer, timer, drift_reference]
     if rank.is_main:
         checkpoint_config = CheckpointConfig(save_checkpoint_steps=config["ckpt_every_epochs"] * split.steps,
                                              keep_checkpoint_max=config["ckpt_keep"], crc_check=True,
@@ -60,6 +63,7 @@ def train(plan: Plan, state: RunState) -> dict:
         # The phase's wall time less in-training evaluation, which is kept off the training clock.
         train_s = time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
+        figures["train"].update(drift_reference.figures([e.ms_per_step for e in timer.epochs]))
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
             figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,
