@@ -102,7 +102,7 @@ class DriftReference(Callback):
         hz = os.sysconf("SC_CLK_TCK")
         busy, own, steal = (a - b for a, b in zip(after, before))
         self.other_load.append({"other_cores": round(max(0, busy - own - steal) / hz / seconds, 3),
-                                "stolen_cores": round(steal / hz / seconds, 3)})
+                                "stolen_cores": round(steal / hz / seconds, 3), "own_cpu_s": round(own / hz, 2)})
 
     def on_train_epoch_end(self, run_context):
         self._record_load()
@@ -111,7 +111,7 @@ class DriftReference(Callback):
             self.workload.run()
         self.per_epoch.append(min(self.workload.run() for _ in range(REPEATS)))
 
-    def figures(self, ms_per_step: list[float]) -> dict:
+    def figures(self, ms_per_step: list[float], steps_per_epoch: int) -> dict:
         """The reference per epoch and ms/step over it. `ms_per_step` is per epoch, first (compile) first;
         the first epoch is left out as for ms/step. `normalised_step`: the fastest timed epoch's ms/step
         over the fastest timed reference, each the least disturbed of its kind."""
@@ -121,7 +121,12 @@ class DriftReference(Callback):
         timed = slice(1, paired) if paired > 1 else slice(0, paired)
         reference, steps = self.per_epoch[timed], ms_per_step[timed]
         per_epoch = [ms_per_step[i] / self.per_epoch[i] for i in range(paired)]
+        cpu_ms = [load["own_cpu_s"] * 1000.0 / steps_per_epoch for load in self.other_load[:paired]]
         return {
+            # CPU time this process spent per step (all its threads), from /proc: what other processes
+            # taking a core away should not change, unlike the wall clock.
+            "cpu_ms_per_step_per_epoch": [round(v, 2) for v in cpu_ms],
+            "cpu_ms_per_step_min": round(min(cpu_ms[timed]), 2) if cpu_ms[timed] else None,
             "normalised_step": round(min(steps) / min(reference), 4),
             "calibration": {"workload": CalibrationWorkload.__doc__, "batch_size": self.shape[0],
                             "image_size": self.shape[1], "repeats_per_epoch": REPEATS,

@@ -63,7 +63,7 @@ def train(plan: Plan, state: RunState) -> dict:
         # The phase's wall time less in-training evaluation, which is kept off the training clock.
         train_s = time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
-        figures["train"].update(drift_reference.figures([e.ms_per_step for e in timer.epochs]))
+        figures["train"].update(drift_reference.figures([e.ms_per_step for e in timer.epochs], split.steps))
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
             figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,

@@ -75,6 +75,7 @@ CANDIDATES = {
     "raw fastest epoch ms/step": lambda t: t["ms_per_step_min"],
     "normalised (fastest/fastest reference)": lambda t: t["normalised_step"],
     "normalised median per epoch": lambda t: statistics.median(t["normalised_step_per_epoch"][1:]),
+    "own CPU ms per step (fastest epoch)": lambda t: t["cpu_ms_per_step_min"],
 }
 
 
