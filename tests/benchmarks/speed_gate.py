@@ -2,16 +2,16 @@
 unchanged runs with runs slowed by the testing knob (GOOGLENET_BENCH_EXTRA_WORK, real compute on
 the same kernels inside each timed epoch), each checked against one baseline made at the start:
 
-    .venv/bin/python tests/benchmarks/speed_gate.py --rounds 10 --extra-work 2.5 --out /tmp/gate-sitting
+    .venv/bin/python tests/benchmarks/speed_gate.py --rounds 10 --extra-work 0.6 --out /tmp/gate-sitting \
+        --set epochs=4 --set eval_every_epochs=null --set target_top1=null --set min_top1=null
 
 The script takes the shared lock (/tmp/gb-train.lock) for --per-hold runs at a time, so other
-people's tests run between groups of runs, as on a shared CI machine. --set passes suite
-overrides to every run, the baseline's included (e.g. --set epochs=6 to shorten the sitting).
-Prints one line per run and then: the spread across the unchanged runs of raw ms/step and of
-the normalised step (max/min and coefficient of variation), the false-alarm rate (unchanged runs
-the gate called a regression) and the detection rate (slowed runs it caught); runs the gate did
-not judge (other processes kept the machine busy through them) are counted apart.
-About 1 minute per run, so 10 rounds take 25-30 minutes.
+people's work runs between groups of runs, as on a shared CI machine. --set passes suite
+overrides to every run, the baseline's included. Prints one line per run (with what
+`bench.py check --speed` said under CI=true), then, for each candidate speed figure: its spread
+across the unchanged runs (relative to the baseline), how many unchanged runs it would call a
+regression at --tolerance, and how many slowed runs it would catch. Run it from a copy of the
+tree that nobody edits during the sitting. About 1 minute per run on a quiet machine.
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def bench_run(results: Path, extra_work: float, overrides: list[str], lock: Lock
 
 def gate(record: Path, baseline: Path) -> tuple[bool, str]:
     """What `bench.py check` says under CI: (a regression?, its speed line)."""
-    done = subprocess.run([sys.executable, "bench.py", "check", str(record), "--baseline", str(baseline)],
+    done = subprocess.run([sys.executable, "bench.py", "check", str(record), "--baseline", str(baseline), "--speed"],
                           cwd=PROJECT_ROOT, env={**os.environ, "CI": "true"}, capture_output=True, text=True)
     line = next((l for l in done.stdout.splitlines() if "top-1" not in l and ("baseline" in l or "speed" in l)),
                 done.stdout.strip())
