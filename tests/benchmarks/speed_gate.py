@@ -73,7 +73,8 @@ def gate(record: Path, baseline: Path) -> tuple[bool, str]:
 CANDIDATES = {
     "raw median ms/step": lambda t: t["ms_per_step_median"],
     "raw fastest epoch ms/step": lambda t: t["ms_per_step_min"],
-    "normalised, fastest epoch over fastest reference": lambda t: t.get("normalised_step_fastest", t["normalised_step"]),
+    "normalised, fastest epoch over fastest reference":
+        lambda t: t.get("normalised_step_fastest", t["normalised_step"]),
     "normalised, each epoch over its own reference (median; gated)":
         lambda t: statistics.median(t["normalised_step_per_epoch"][1:]),
     "own CPU ms per step (fastest epoch)": lambda t: t["cpu_ms_per_step_min"],
