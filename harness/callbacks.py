@@ -206,7 +206,10 @@ def _as_float(outputs) -> float:
 
 
 def timing_summary(epochs: list[EpochFigures]) -> dict:
-    """ms/step median and p90 over the epochs after the first (which holds the graph compile)."""
+    """ms/step median, p90, fastest and spread (harness/timing.py) over the epochs after the first
+    (which holds the graph compile)."""
+    from harness.timing import spread
+
     if not epochs:
         return {}
     steady = epochs[1:] or epochs
@@ -216,6 +219,7 @@ def timing_summary(epochs: list[EpochFigures]) -> dict:
     return {
         "ms_per_step_median": round(median, 2),
         "ms_per_step_p90": round(float(np.percentile(per_step, 90)), 2),
+        "ms_per_step_min": round(float(per_step.min()), 2), "ms_per_step_spread": spread(list(per_step)),
         "timed_epochs": len(steady),
         "compile_s": None if compile_s is None else round(compile_s, 2),
         "first_epoch_s": round(epochs[0].seconds, 2),

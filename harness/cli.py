@@ -131,6 +131,8 @@ def cmd_run(argv: list[str]) -> int:
     print(zoo_table([record]))
     print(run_summary(record))
     _say_where(outcome, stream=sys.stdout)
+    if plan.speed.hint():
+        print(plan.speed.hint(), file=sys.stderr)
     if outcome.status != "success":
         print(f"run not valid ({outcome.status}): {outcome.reason}", file=sys.stderr)
         return 1

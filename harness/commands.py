@@ -44,6 +44,8 @@ def _add_tolerances(parser: argparse.ArgumentParser, default_from: str) -> None:
                         help=f"how far top-1 may fall, e.g. 0.02 = 2 percentage points (default: {default_from})")
     parser.add_argument(CLI_FLAGS["ms_per_step_ratio"], dest="ms_per_step_ratio", type=float, metavar="RATIO",
                         help=f"how much slower ms/step may get, new/old, e.g. 1.25 (default: {default_from})")
+    parser.add_argument(CLI_FLAGS["normalised_step_ratio"], dest="normalised_step_ratio", type=float, metavar="RATIO",
+                        help=f"how much slower the normalised step may get, e.g. 1.12 (default: {default_from})")
 
 
 @command("compare", "runs side by side in the zoo table's rows, with ratios against the first run")
@@ -74,11 +76,13 @@ def cmd_check(argv: list[str]) -> int:
     parser.add_argument("--baseline", required=True, help="baseline record, e.g. baselines/digits-cpu.json")
     _add_tolerances(parser, "the baseline's tolerances")
     parser.add_argument("--speed", action=argparse.BooleanOptionalAction, default=None,
-                        help="gate ms/step too (default: on, except when the CI env var is set)")
+                        help="gate speed too: the normalised step when both records have it, else ms/step "
+                             "(default: on, except when the CI env var is set)")
     args = parser.parse_args(argv)
     new, baseline = read_record(args.record), read_record(args.baseline)
     tolerances = tolerances_of(baseline, args.baseline, top1_drop=args.top1_drop,
-                               ms_per_step_ratio=args.ms_per_step_ratio)
+                               ms_per_step_ratio=args.ms_per_step_ratio,
+                               normalised_step_ratio=args.normalised_step_ratio)
     gate_speed = speed_gate_default() if args.speed is None else args.speed
     verdict = check(new, baseline, tolerances, gate_speed, new_origin=args.record, baseline_origin=args.baseline,
                     speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI)
@@ -101,7 +105,7 @@ def cmd_baseline(argv: list[str]) -> int:
     parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances.")
     parser.add_argument("record", help="a successful run's results/<run>.json")
     parser.add_argument("--to", required=True, type=Path, help="baseline file to write, e.g. baselines/digits-cpu.json")
-    _add_tolerances(parser, "those already in --to, else 0.02 and 1.25")
+    _add_tolerances(parser, "those already in --to, else 0.02, 1.25 and 1.12")
     args = parser.parse_args(argv)
     if args.to.is_dir():
         raise BenchError(f"--to {args.to} is a directory: give the baseline file, e.g. {args.to / 'digits-cpu.json'}")
@@ -110,7 +114,8 @@ def cmd_baseline(argv: list[str]) -> int:
         raise BenchError(f"--to {args.to}: {blocking} is a file, not a directory: choose another path")
     record = read_record(args.record)
     kept = {"tolerances": existing_tolerances(args.to)}
-    tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio)
+    tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio,
+                               normalised_step_ratio=args.normalised_step_ratio)
     try:
         write_json_atomic(args.to, make_baseline(record, tolerances, args.record))
     except OSError as exc:
@@ -249,4 +254,30 @@ def cmd_publish(argv: list[str]) -> int:
     for reason in site.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     print(f"site: {site.index.as_uri()} ({site.pages} page{'s' * (site.pages != 1)}, {site.runs} runs)")
+    return 0
+
+
+@command("tune", "measure this machine's speed settings (oneDNN ISA, kernel threads, data workers); keep a profile")
+def cmd_tune(argv: list[str]) -> int:
+    from harness.machine_profile import profile_path, write_profile
+    from harness.plugins import Backends
+    from harness.suites import load_suite
+    from harness.tune import tune
+
+    parser = _parser("tune", "Measure, one process per candidate, the settings that change speed without changing "
+                             "the recipe, and write this machine's profile, which later runs apply.")
+    parser.add_argument("--backend", default="cpu", help="backend to train with; default cpu")
+    parser.add_argument("--suite", default="digits", help="suite whose network and data are timed; default digits")
+    parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch (2 timed epochs); default 8")
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        raise BenchError(f"--steps must be at least 1, got {args.steps}")
+    load_suite(args.suite)
+    Backends().select(args.backend).require_available()
+    path = profile_path()
+    print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
+    settings, measurements = tune(args.backend, args.suite, args.steps)
+    write_profile(path, settings, measurements, args.backend, args.suite)
+    print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "
+          f"workers={settings['workers'] or 'default'}")
     return 0

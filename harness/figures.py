@@ -22,6 +22,7 @@ class Headline:
     final_loss: float | None
     time_to_target_s: float | None = None  # training clock (evaluation excluded) to reach target_top1
     epochs_to_target: int | None = None
+    normalised_step: float | None = None  # the fastest epoch over the drift reference (harness/calibration.py)
 
 
 def headline(record: dict) -> Headline:
@@ -32,7 +33,8 @@ def headline(record: dict) -> Headline:
                     images_per_s=_number(train.get("images_per_s")), total_s=_number(figures.get("total_s")),
                     final_loss=_number(train.get("final_loss")),
                     time_to_target_s=_number(train.get("time_to_target_s")),
-                    epochs_to_target=train.get("epochs_to_target"))
+                    epochs_to_target=train.get("epochs_to_target"),
+                    normalised_step=_number(train.get("normalised_step")))
 
 
 def time_to_target(record: dict) -> str:

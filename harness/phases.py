@@ -19,11 +19,13 @@ def setup(plan: Plan, state: RunState) -> dict:
 
     config, options = plan.config, plan.options
     ms.set_seed(config["seed"])
+    plan.speed.apply_environment()  # the machine's speed settings, for every backend, before its first op
     state.device_context = plan.device.device_setup(config, plan.rank)
+    plan.speed.apply_threads()
     if plan.rank.world_size > 1:
         state.device_context["communication"] = plan.device.distributed_init(config, plan.rank)
         state.rank_report["communication"] = state.device_context["communication"]
-    state.dataset_options = plan.device.dataset_options(config)
+    state.dataset_options = plan.speed.dataset_options(plan.device.dataset_options(config))
     state.net = GoogleNet(config["num_classes"])
     figures = {"parameters": count_parameters(state.net), "recipe": plan.recipe.describe(),
                "amp_level": plan.recipe.amp.level, "loss_scale": plan.recipe.amp.loss_scale}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness.errors import BenchError
 from harness.launch import LaunchRequest, rank_from_env
+from harness.machine_profile import CONSERVATIVE_ISA, SpeedSettings, extra_work_per_step, speed_settings
 from harness.plugins import Backend, Backends
 from harness.types import ALWAYS, EXPORT_EXTENSIONS, PHASES, RankInfo, Recipe, Rehearsal
 
@@ -69,6 +70,8 @@ class Plan:
     resume: ResumeFrom | None = None
     processes: tuple = ()  # what the launcher starts, for a multi-rank parent
     launch_figures: dict = field(default_factory=dict)
+    speed: SpeedSettings = SpeedSettings(CONSERVATIVE_ISA)  # this machine's tuning profile (harness/machine_profile.py)
+    extra_work_per_step: float = 0.0  # the speed gate's testing knob; 0 in real runs
 
     @property
     def run_dir(self) -> Path:
@@ -144,6 +147,7 @@ def _recipe(backend: Backend, device: Backend, config: dict, host_name: str | No
 
 
 def make_plan(options: RunOptions) -> Plan:
+    speed, extra_work = speed_settings(), extra_work_per_step()
     phases = parse_phases(options.phases)
     options, config, backend = _resolve(options)
     if options.data is not None:
@@ -177,7 +181,8 @@ def make_plan(options: RunOptions) -> Plan:
     run_id = options.run_id or (f"{config['name']}-{backend.name}-"
                                 f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
     plan = Plan(options=options, config=config, phases=phases, rank=rank, backend=backend, device=device,
-                recipe=recipe, rehearsal=rehearsal, models=models, run_id=run_id, results_dir=results, resume=resume)
+                recipe=recipe, rehearsal=rehearsal, models=models, run_id=run_id, results_dir=results, resume=resume,
+                speed=speed, extra_work_per_step=extra_work)
     if options.launch.ranks > 1 and not options.worker:
         plan = _with_launch(plan)
     return plan

@@ -124,6 +124,7 @@ def _record(plan: Plan, state, figures: dict, status: str, reason: str | None, s
     env = environment()
     env["device"] = plan.device.describe()
     env["device_context"] = state.device_context
+    env["speed_settings"] = plan.speed.describe()
     env.update(plan.device.record_metadata(plan.config))
     return {
         "schema": SCHEMA_VERSION,

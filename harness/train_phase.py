@@ -11,9 +11,8 @@ from harness.plan import Plan
 
 
 def train(plan: Plan, state: RunState) -> dict:
-    from mindspore.train import CheckpointConfig, ModelCheckpoint
-
     from harness import checkpoints, interrupts
+    from harness.calibration import speed_callbacks
     from harness.callbacks import DivergenceRule, SaveCheckpoints, StopOnInterrupt, TrainTimer
     from harness.chunks import WholeEpochs, chunk_steps
     from harness.progress import Progress
@@ -36,7 +35,9 @@ def train(plan: Plan, state: RunState) -> dict:
                        on_epoch_start=lambda epoch: events.log("epoch_start", epoch),
                        divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])))
     prefix, checkpoint_dir = checkpoints.checkpoint_prefix(config), plan.run_dir / checkpoints.CHECKPOINT_DIR
-    epoch_callbacks = [timer]
+    before_timer, drift_reference = speed_callbacks(plan.extra_work_per_step, split.steps, split.batch_size,
+                                                    config["image_size"])
+    epoch_callbacks = [*before_timer, timer, drift_reference]
     if rank.is_main:
         epoch_callbacks.append(SaveCheckpoints(checkpoint_dir, prefix, split.steps, config["ckpt_every_epochs"],
                                                config["ckpt_keep"]))
@@ -69,6 +70,7 @@ def train(plan: Plan, state: RunState) -> dict:
         train_s = time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
         figures["train"]["sink_steps"] = chunk if sink_mode else None
+        figures["train"].update(drift_reference.figures([e.ms_per_step for e in timer.epochs], split.steps))
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
             figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,

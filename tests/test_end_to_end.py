@@ -31,6 +31,12 @@ def test_default_suite_records_every_figure(digits_run):
     assert starts == [1, 2]
     env = record["environment"]
     assert env["mindspore"] == "2.10.0" and env["cpu_cores"] and env["device_context"]["device_target"] == "CPU"
+    assert env["speed_settings"]["source"].startswith("conservative default")  # the tests' cache holds no profile
+    assert env["device_context"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert "Run `python bench.py tune` once" in digits_run["result"].stderr
+    assert figures["train"]["calibration"]["ms_min"] > 0 and figures["train"]["normalised_step"] > 0
+    assert len(figures["train"]["other_load_per_epoch"]) == 2
+    assert figures["train"]["ms_per_step_spread"]["stability"] == "unknown"  # one timed epoch: too few to judge
     assert record["config"]["epochs"] == 2 and record["config"]["train_samples"] == 256
 
 

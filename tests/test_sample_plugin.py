@@ -70,4 +70,6 @@ def test_the_digits_suite_runs_on_the_plugin_with_no_core_change(plugin_env, tmp
     assert {key: context[key] for key in ("device_target", "kernel_threads", "data_workers", "dataset_sink")} == {
         "device_target": "CPU", "kernel_threads": 2, "data_workers": 1, "dataset_sink": False}
     assert record["figures"]["train"]["sink_mode"] is False
+    # The machine's speed settings reach a third-party CPU backend too: the core applies them, not the cpu plugin.
+    assert record["environment"]["speed_settings"]["settings"]["isa"] == "AVX2"
     assert record["figures"]["eval"]["images"] == 64

@@ -5,10 +5,10 @@ GRAPH mode is the fastest set-up; AMP is 1.6-2.3x slower
 (no fp16 hardware), so "auto" means O0; dynamic loss scaling is refused by
 MindSpore on CPU.
 
-oneDNN's AVX-512 kernels ran GoogleNet 25-30x slower than its AVX2 ones on
-the AMD EPYC machines here (3,270 vs 271 ms/step, batch 64 at 32x32), so the
-ISA is capped at AVX2 unless ONEDNN_MAX_CPU_ISA is already set. oneDNN reads
-it at its first primitive, so setting it here, before any op, is in time.
+The oneDNN ISA cap (ONEDNN_MAX_CPU_ISA) is not set here: it is a fact about
+the machine, not the backend, so the core applies the machine's tuning profile
+(harness/machine_profile.py, `bench.py tune`) before this device set-up, for
+every backend that trains on this CPU. The value in effect is recorded.
 """
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ def bench_available():
 
 
 def use_cpu() -> dict:
-    """GRAPH mode on MindSpore's CPU runtime with oneDNN capped at AVX2; also for CPU variants."""
+    """GRAPH mode on MindSpore's CPU runtime; also for CPU variants."""
     import mindspore as ms
 
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("CPU")
-    return {"mode": "GRAPH", "device_target": "CPU", "ONEDNN_MAX_CPU_ISA": os.environ["ONEDNN_MAX_CPU_ISA"]}
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "unset: oneDNN's own choice")
+    return {"mode": "GRAPH", "device_target": "CPU", "ONEDNN_MAX_CPU_ISA": isa}
 
 
 @hookimpl

@@ -44,12 +44,18 @@ def digits_config():
 
 @pytest.fixture(scope="session")
 def cpu_device(digits_config):
-    """The CPU backend's own device set-up (GRAPH mode, ONEDNN_MAX_CPU_ISA=AVX2), before any op runs."""
+    """This machine's speed settings (its tuning profile, or the conservative default), then the CPU
+    backend's own device set-up, as bench.py's set-up phase does, before any op runs."""
+    from harness.machine_profile import speed_settings
     from harness.plugins import Backends
     from harness.types import RankInfo
 
+    speed = speed_settings()
+    speed.apply_environment()
     backend = Backends().select("cpu")
-    return backend, backend.device_setup(digits_config, RankInfo())
+    context = backend.device_setup(digits_config, RankInfo())
+    speed.apply_threads()
+    return backend, context
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,228 @@
+"""MindSpore/PyTorch: the harness's GoogleNet train step against the same GoogleNet in PyTorch on
+this CPU, alternating in one sitting.
+
+    flock /tmp/gb-train.lock .venv/bin/python tests/benchmarks/peer_pytorch.py [--rounds 5]
+
+Two long-lived workers, one per framework, each with its network compiled / warmed up once: the
+MindSpore one under this venv (the harness's GoogleNet, loss and Momentum optimizer from the digits
+suite, the CPU backend's device set-up and this machine's tuning profile, one TrainOneStepCell step
+per call), the PyTorch one under /usr/bin/python3 (Debian's python3-torch: PyTorch is not a
+dependency of the project). Same batch, image size, optimizer (Momentum 0.9, weight decay 5e-4, lr
+0.01), fixed random batch. The driver asks each in turn for --steps steps, --rounds times, and
+prints the ratio of the medians and of the fastest steps (the least disturbed by other processes
+on a shared machine), at 32 px (batch 64) and 224 px (batch 32). Both networks must
+have 5,610,154 parameters, or the script stops. Exits 0 with a note where PyTorch is absent.
+
+Extra MindSpore settings to try are passed as `--ms-setting KEY=VALUE` (see MS_SETTINGS).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PEER_PYTHON = "/usr/bin/python3"
+SHAPES = {32: 64, 224: 32}  # image size -> batch
+NUM_CLASSES = 10
+PARAMETERS = 5_610_154
+# The zoo's channel table (model/googlenet.py STAGES), copied: this file also runs without MindSpore.
+TABLE = [(192, 64, 96, 128, 16, 32, 32), (256, 128, 128, 192, 32, 96, 64), "pool3",
+         (480, 192, 96, 208, 16, 48, 64), (512, 160, 112, 224, 24, 64, 64), (512, 128, 128, 256, 24, 64, 64),
+         (512, 112, 144, 288, 32, 64, 64), (528, 256, 160, 320, 32, 128, 128), "pool2",
+         (832, 256, 160, 320, 32, 128, 128), (832, 384, 192, 384, 48, 128, 128)]
+
+
+def torch_worker(image_size: int, batch: int, settings: dict) -> None:
+    import torch
+    import torch.nn as tnn
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(0)
+
+    def block(cin, cout, k, stride=1):
+        return tnn.Sequential(tnn.Conv2d(cin, cout, k, stride, padding=k // 2, bias=False),
+                              tnn.BatchNorm2d(cout, eps=1e-3, momentum=0.1), tnn.ReLU(inplace=True))
+
+    class Inception(tnn.Module):
+        def __init__(self, cin, n1, r3, n3, r5, n5, pp):
+            super().__init__()
+            self.b1 = block(cin, n1, 1)
+            self.b2 = tnn.Sequential(block(cin, r3, 1), block(r3, n3, 3))
+            self.b3 = tnn.Sequential(block(cin, r5, 1), block(r5, n5, 3))
+            self.b4 = tnn.Sequential(tnn.MaxPool2d(3, 1, 1), block(cin, pp, 1))
+
+        def forward(self, x):
+            return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+    stages = [tnn.MaxPool2d(3, 2, 1) if e == "pool3" else tnn.MaxPool2d(2, 2) if e == "pool2" else Inception(*e)
+              for e in TABLE]
+    net = tnn.Sequential(block(3, 64, 7, 2), tnn.MaxPool2d(3, 2, 1), block(64, 64, 1), block(64, 192, 3),
+                         tnn.MaxPool2d(3, 2, 1), *stages, tnn.AdaptiveAvgPool2d(1), tnn.Flatten(),
+                         tnn.Linear(1024, NUM_CLASSES))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    loss_fn = tnn.CrossEntropyLoss()
+    inputs = torch.randn(batch, 3, image_size, image_size)
+    labels = torch.randint(0, NUM_CLASSES, (batch,))
+    if settings.get("channels_last"):
+        net, inputs = net.to(memory_format=torch.channels_last), inputs.to(memory_format=torch.channels_last)
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_fn(net(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+
+    serve(step, sum(p.numel() for p in net.parameters()), f"torch {torch.__version__}")
+
+
+def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from harness.machine_profile import speed_settings
+
+    speed = speed_settings()
+    speed.apply_environment()  # before MindSpore loads, as bench.py's set-up phase does
+    import numpy as np
+    import mindspore as ms
+    import mindspore.nn as nn
+
+    from harness.plugins import Backends, RankInfo
+    from harness.suites import load_suite
+    from harness.training import build_loss, build_optimizer
+    from model import GoogleNet, count_parameters
+
+    config = load_suite("digits", [f"batch_size={batch}", f"image_size={image_size}"])
+    Backends().select("cpu").device_setup(config, RankInfo())
+    for key, value in settings.items():  # the settings under trial, before the profile's (which then yields)
+        MS_SETTINGS[key](ms, value)
+    speed.apply_threads()
+    ms.set_seed(0)
+    net = GoogleNet(NUM_CLASSES)
+    train = nn.TrainOneStepCell(nn.WithLossCell(net, build_loss(config)),
+                                build_optimizer(config, net, np.full(10_000, 0.01, np.float32)))
+    train.set_train(True)
+    rng = np.random.default_rng(0)
+    inputs = ms.Tensor(rng.standard_normal((batch, 3, image_size, image_size)).astype(np.float32))
+    labels = ms.Tensor(rng.integers(0, NUM_CLASSES, batch).astype(np.int32))
+    serve(lambda: float(train(inputs, labels).asnumpy()), count_parameters(net), f"mindspore {ms.__version__}")
+
+
+MS_SETTINGS = {
+    "jit_level": lambda ms, v: ms.set_context(jit_config={"jit_level": v}),
+    "threads": lambda ms, v: ms.device_context.cpu.op_tuning.threads_num(int(v)),
+    "inter_op": lambda ms, v: ms.set_context(inter_op_parallel_num=int(v)),
+    "runtime_threads": lambda ms, v: ms.set_context(runtime_num_threads=int(v)),
+    "graph_kernel": lambda ms, v: ms.set_context(enable_graph_kernel=v == "true"),
+}
+
+
+def serve(step, parameters: int, framework: str) -> None:
+    """Warm up (compile), then answer each stdin line N with the ms of N steps, one by one."""
+    step()
+    step()
+    print(json.dumps({"ready": framework, "parameters": parameters}), flush=True)
+    for line in sys.stdin:
+        times = []
+        for _ in range(int(line)):
+            start = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - start) * 1000.0)
+        print(json.dumps({"ms": times}), flush=True)
+
+
+class Worker:
+    def __init__(self, python: str, framework: str, image_size: int, batch: int, settings: list[str]):
+        command = [python, __file__, "--worker", framework, "--image-size", str(image_size), "--batch", str(batch)]
+        for setting in settings:
+            command += ["--ms-setting" if framework == "mindspore" else "--torch-setting", setting]
+        self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, env={**os.environ, "GLOG_v": "3"})
+        self.hello = self.read()
+        if self.hello.get("parameters") != PARAMETERS:
+            raise SystemExit(f"{framework}: {self.hello.get('parameters')} parameters, expected {PARAMETERS}")
+
+    def read(self) -> dict:
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise SystemExit("a worker died; run it alone to see why")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def steps(self, count: int) -> list[float]:
+        self.process.stdin.write(f"{count}\n")
+        self.process.stdin.flush()
+        return self.read()["ms"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def sitting(image_size: int, rounds: int, steps: int, ms_settings: list[str], torch_settings: list[str]) -> dict:
+    batch = SHAPES[image_size]
+    mindspore = Worker(sys.executable, "mindspore", image_size, batch, ms_settings)
+    torch = Worker(PEER_PYTHON, "torch", image_size, batch, torch_settings)
+    times = {"mindspore": [], "torch": []}
+    fastest = {"mindspore": float("inf"), "torch": float("inf")}
+    try:
+        for _ in range(rounds):
+            for name, worker in (("mindspore", mindspore), ("torch", torch)):
+                step_times = worker.steps(steps)
+                times[name].append(statistics.median(step_times))
+                fastest[name] = min(fastest[name], *step_times)
+    finally:
+        mindspore.close()
+        torch.close()
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratios = [m / t for m, t in zip(times["mindspore"], times["torch"])]
+    return {"image_size": image_size, "batch": batch, "mindspore_ms": medians["mindspore"],
+            "torch_ms": medians["torch"], "ratio": medians["mindspore"] / medians["torch"],
+            "round_ratios": ratios, "frameworks": [mindspore.hello["ready"], torch.hello["ready"]],
+            "fastest_ratio": fastest["mindspore"] / fastest["torch"], "fastest": fastest}
+
+
+def settings_of(pairs: list[str]) -> dict:
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=("mindspore", "torch"))
+    parser.add_argument("--image-size", type=int, choices=sorted(SHAPES))
+    parser.add_argument("--batch", type=int)
+    parser.add_argument("--sizes", default="32,224")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=0, help="steps per turn; default 5 at 32 px, 2 at 224 px")
+    parser.add_argument("--ms-setting", action="append", default=[], help=f"one of {', '.join(MS_SETTINGS)}=VALUE")
+    parser.add_argument("--torch-setting", action="append", default=[], help="channels_last=1")
+    args = parser.parse_args()
+    if args.worker == "torch":
+        torch_worker(args.image_size, args.batch, settings_of(args.torch_setting))
+        return 0
+    if args.worker == "mindspore":
+        mindspore_worker(args.image_size, args.batch, settings_of(args.ms_setting))
+        return 0
+    if subprocess.run([PEER_PYTHON, "-c", "import torch"], capture_output=True).returncode != 0:
+        print(f"skipped: no PyTorch under {PEER_PYTHON} (Debian: apt-get install python3-torch)")
+        return 0
+    for size in map(int, args.sizes.split(",")):
+        result = sitting(size, args.rounds, args.steps or (5 if size == 32 else 2), args.ms_setting,
+                         args.torch_setting)
+        print(f"{size} px, batch {result['batch']}: MindSpore {result['mindspore_ms']:.1f} ms/step, PyTorch "
+              f"{result['torch_ms']:.1f} ms/step, ratio {result['ratio']:.2f}; fastest steps "
+              f"{result['fastest']['mindspore']:.1f} vs {result['fastest']['torch']:.1f} ms, ratio "
+              f"{result['fastest_ratio']:.2f} (per round: "
+              f"{', '.join(f'{r:.2f}' for r in result['round_ratios'])}; {' vs '.join(result['frameworks'])}"
+              f"{'; ms settings ' + ' '.join(args.ms_setting) if args.ms_setting else ''})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
