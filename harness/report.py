@@ -157,7 +157,7 @@ def _start_and_scaling_lines(figures: dict) -> list[str]:
             per_rank = ", ".join("–" if s is None else f"{s:.1f}" for s in ranks.get("startup_s_per_rank", []))
             every = f"; all ranks here training {ranks['startup_s']:.1f} s after bench.py started (each rank: {per_rank} s)"
         lines.append(f"start-up: {train['startup_s']:.1f} s from bench.py's start to the first training step{every}")
-    if ranks:
+    if ranks.get("parameters_identical") is not None:
         lines.append(f"ranks: parameters {'identical' if ranks['parameters_identical'] else 'NOT identical'} "
                      f"on all {len(ranks.get('ms_per_step_per_rank', []))} ranks")
     if scaling:

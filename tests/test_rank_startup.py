@@ -132,3 +132,18 @@ def test_the_n_rank_record_carries_its_scaling_figures_and_the_summary_prints_th
     assert "start-up: 12.5 s from bench.py's start to the first training step; all ranks here training 14.0 s" in summary
     assert "parameters identical on all 2 ranks" in summary
     assert "images/s per rank 256.0, 250.0, 506.0 images/s in all; efficiency 80% against" in summary
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("args, message", [
+    (["--ranks", "2", "--scaling-reference", "nowhere.json"], "results record nowhere.json not found"),
+    (["--scaling-reference", "REFERENCE"], "use it with --ranks 2 or more"),
+], ids=["missing", "one-rank-run"])
+def test_a_bad_scaling_reference_is_refused_in_one_line_before_anything_starts(tmp_path, args, message):
+    from conftest import run_bench
+
+    reference = write_record(tmp_path / "one.json", make_record())
+    args = [str(reference) if arg == "REFERENCE" else arg for arg in args]
+    result = run_bench(*args, "--results", str(tmp_path / "results"), timeout=120)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "results").exists()
