@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 from datasets import cifar10, digits, imagenet
-from datasets.base import SPLITS, DataSplit, Survey, finish_pipeline, images_per_epoch, make_sampler
+from datasets.base import (SPLITS, DataSplit, Survey, finish_pipeline, images_per_epoch, make_sampler, read_survey,
+                           write_survey)
 from harness.errors import BenchError
 
 
@@ -60,10 +61,11 @@ def _keep_classes(raw, subset: list[int]):
     return kept.map(operations=lambda label: lookup[label], input_columns="label")
 
 
-def validate_data(config: dict, splits=SPLITS, world_size: int = 1) -> Survey:
+def validate_data(config: dict, splits=SPLITS, world_size: int = 1, survey: Survey | None = None) -> Survey:
     """Raise BenchError now, before anything is written, if the data is missing or malformed or
-    a split cannot fill one batch; returns the survey, for build_split to reuse."""
-    survey = _survey(config)
+    a split cannot fill one batch; returns the survey, for build_split to reuse. Given a `survey`
+    (the parent's, to a rank), only the split sizes are checked: the files are not looked at again."""
+    survey = survey or _survey(config)
     for split in splits:
         _split_size(config, survey, split, world_size)
     return survey

@@ -84,3 +84,54 @@ def finish_pipeline(raw, image_ops: list, *, mean, std, batch_size: int, drop_re
     dataset = dataset.map(operations=transforms.TypeCast(ms.int32), input_columns="label",
                           num_parallel_workers=num_parallel_workers)
     return dataset.batch(batch_size, drop_remainder=drop_remainder)
+
+
+# -- the survey file: a parent surveys once and hands the result to its ranks -----------------
+
+def write_survey(survey: Survey, path: Path) -> None:
+    """Write a survey as JSON (read back by read_survey only), atomically."""
+    import json
+    import os
+
+    document = {"description": survey.description, "location": str(survey.location), "images": survey.images,
+                "classes": survey.classes, "class_evidence": survey.class_evidence, "extra": _plain(survey.extra)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging.write_text(json.dumps(document), encoding="utf-8")
+    os.replace(staging, path)
+
+
+def read_survey(path: Path) -> Survey:
+    import json
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"the data survey {path} that the parent process left for this rank cannot be read "
+                         f"({exc.__class__.__name__}): start the run again from bench.py") from None
+    return Survey(description=document["description"], location=Path(document["location"]),
+                  images=document["images"], classes=document["classes"],
+                  class_evidence=document["class_evidence"], extra=_restored(document["extra"]))
+
+
+_INT_KEYS = "__int_keys__"  # JSON keys are strings: a mapping keyed by labels is kept as pairs
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        if any(isinstance(key, int) for key in value):
+            return {_INT_KEYS: [[key, _plain(item)] for key, item in value.items()]}
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def _restored(value):
+    if isinstance(value, dict):
+        if set(value) == {_INT_KEYS}:
+            return {int(key): _restored(item) for key, item in value[_INT_KEYS]}
+        return {key: _restored(item) for key, item in value.items()}
+    if isinstance(value, list):  # tuples come back as lists (ImageNet's (path, label) pairs unpack alike)
+        return [_restored(item) for item in value]
+    return value

@@ -35,8 +35,10 @@ def run_parser() -> argparse.ArgumentParser:
                         help="continue an interrupted run from its newest valid checkpoint")
     parser.add_argument("--pretrained", metavar="CKPT", type=non_empty,
                         help="start training from these weights (weights only)")
-    parser.add_argument("--ranks", type=whole_number(1), default=1, help="data-parallel ranks (processes); default 1")
-    parser.add_argument("--nodes", type=whole_number(1), default=1, help="machines in a multi-machine run; default 1")
+    parser.add_argument("--ranks", type=whole_number(1), default=1,
+                        help="data-parallel ranks (processes) of the whole job, over all --nodes; default 1")
+    parser.add_argument("--nodes", type=whole_number(1), default=1,
+                        help="machines in a multi-machine run, each starting --ranks/--nodes ranks; default 1")
     parser.add_argument("--node-rank", type=whole_number(0), default=0, help="this machine's index among --nodes")
     parser.add_argument("--master-addr", type=non_empty,
                         help="address of node 0, needed with --nodes above 1; default 127.0.0.1")
@@ -44,6 +46,9 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cluster-timeout", type=whole_number(1), default=DEFAULT_CLUSTER_TIMEOUT_S, metavar="SECONDS",
                         help="how long msrun waits for all ranks to join (they survey the data first); "
                              f"default {DEFAULT_CLUSTER_TIMEOUT_S}")
+    parser.add_argument("--scaling-reference", metavar="RECORD", type=non_empty,
+                        help="a 1-rank record of the same suite and batch: the N-rank record then holds its "
+                             "scaling efficiency against it")
     parser.add_argument("--oversubscribe", action="store_true",
                         help="allow more ranks on this machine than its backend says it can host")
     parser.add_argument("--rank-table", type=non_empty, help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
@@ -58,7 +63,9 @@ def run_parser() -> argparse.ArgumentParser:
 
 
 def _worker_argv(args) -> list[str]:
-    argv = ["--suite", args.suite, "--backend", args.backend]
+    # The job's layout, so a rank knows its machine's share (and msrun's scheduler its node).
+    argv = ["--suite", args.suite, "--backend", args.backend, "--ranks", str(args.ranks), "--nodes", str(args.nodes),
+            "--node-rank", str(args.node_rank)]
     for override in args.overrides:
         argv += ["--set", override]
     phases = ",".join(args.phases) if args.phases else None
@@ -93,11 +100,11 @@ def run_options(args):
                       checkpoint=args.checkpoint, models=tuple(args.models), results_dir=Path(args.results),
                       run_id=args.run_id, launch=launch, worker=args.worker, worker_argv=tuple(_worker_argv(args)),
                       resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse,
-                      oversubscribe=args.oversubscribe)
+                      oversubscribe=args.oversubscribe, scaling_reference=args.scaling_reference)
 
 
 def cmd_run(argv: list[str]) -> int:
-    from harness.launch import is_msrun_scheduler
+    from harness.launch import is_msrun_scheduler, serves_as_scheduler
     from harness.plan import make_plan
     from harness.ranks import die_with_launcher
     from harness.record import read_record
@@ -108,7 +115,7 @@ def cmd_run(argv: list[str]) -> int:
     if args.worker:
         die_with_launcher()  # a rank or msrun's scheduler: never outlive the launcher
     if args.worker and is_msrun_scheduler():
-        return serve_as_msrun_scheduler()
+        return serve_as_msrun_scheduler() if serves_as_scheduler(args.node_rank) else 0
     plan = make_plan(run_options(args))
     try:
         outcome = execute(plan)
@@ -127,6 +134,11 @@ def cmd_run(argv: list[str]) -> int:
         raise
     if plan.worker:
         return 0 if outcome.status in RAN_TO_THE_END else 1
+    if outcome.record is None:  # a node other than node 0: its ranks ran, node 0 keeps the record
+        node = plan.options.launch.node
+        print(f"node {node.node_rank} of {node.nodes}: its ranks finished ({outcome.status}); the run's record is "
+              f"written by node 0 ({node.master}); this node's rank logs are in {plan.run_dir}")
+        return 0 if outcome.status == "success" else 1
     record = read_record(outcome.record)
     print(zoo_table([record]))
     print(run_summary(record))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.errors import BenchError
 from harness.figures import MISSING, headline, ranks, same_target, unlike, unlike_work
+from harness.scaling import efficiency
 from harness.report import DATASET_NAMES, ROW_LABELS, pcs, percent, column_title, zoo_rows
 
 ZOO_REFERENCE = Path(__file__).resolve().parent / "reference" / "zoo_published.yaml"
@@ -84,7 +85,7 @@ def versus(first: dict, other: dict, run: int) -> Versus:
                   time_to_target_ratio=(ratio(new.time_to_target_s, old.time_to_target_s)
                                         if same_target(first, other) else None),
                   top1_difference=None if new.top1 is None or old.top1 is None else new.top1 - old.top1,
-                  scaling_efficiency=(ratio(old.ms_per_step, new.ms_per_step)
+                  scaling_efficiency=(efficiency(old.ms_per_step, new.ms_per_step)
                                       if ranks(first) != ranks(other) else None),
                   ranks=(ranks(first), ranks(other)))
 

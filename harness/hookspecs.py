@@ -39,8 +39,9 @@ def bench_device_setup(config, rank):
     """Select and configure the device for this process, before anything is built.
 
     ``config`` is the resolved suite (a dict); ``rank`` is a ``harness.types.RankInfo``
-    (rank, local rank, world size). In a rehearsal this is the host's hook, not the target's. Return a dict of the context settings applied; it is
-    recorded under ``environment.device_context``. Required of every backend.
+    (rank, local rank, world size, and the ranks on this machine: the CPU backend pins each
+    rank to its own share of the cores here). In a rehearsal this is the host's hook, not the target's. Return a dict of the context settings applied; it is
+    recorded under ``environment.device_context`` (each rank's in ``figures.ranks.per_rank``). Required of every backend.
     """
 
 

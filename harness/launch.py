@@ -35,14 +35,26 @@ class NodeSpec:
     def master(self) -> str:
         return self.master_addr or "127.0.0.1"
 
+    @property
+    def writes_record(self) -> bool:
+        """Node 0 writes the run's record; the other nodes only run their ranks."""
+        return self.node_rank == 0
+
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """What the user asked for: --ranks, --nodes/--node-rank/--master-addr/--master-port, --rank-table."""
+    """What the user asked for: --ranks, --nodes/--node-rank/--master-addr/--master-port, --rank-table.
+
+    `ranks` is the whole job's rank count (msrun's worker_num), the same on every node;
+    each node starts ranks // nodes of them."""
 
     ranks: int
     node: NodeSpec = NodeSpec()
     rank_table: str | None = None
+
+    @property
+    def ranks_here(self) -> int:
+        return self.ranks // self.node.nodes
 
 
 @dataclass
@@ -56,15 +68,22 @@ class ProcessSpec:
     rank_logs: dict[int, Path] = field(default_factory=dict)
 
 
-def rank_from_env() -> RankInfo:
+def rank_from_env(local_world_size: int = 1) -> RankInfo:
+    """This rank, from the environment its launcher set; `local_world_size`: the ranks on this machine."""
     return RankInfo(rank=int(os.environ.get("RANK_ID", 0)),
                     local_rank=int(os.environ.get("DEVICE_ID", os.environ.get("RANK_ID", 0))),
-                    world_size=int(os.environ.get("RANK_SIZE", 1)))
+                    world_size=int(os.environ.get("RANK_SIZE", 1)), local_world_size=local_world_size)
 
 
 def is_msrun_scheduler() -> bool:
     """msrun runs the script once more as its scheduler; that process only serves init()."""
     return os.environ.get("MS_ROLE") == "MS_SCHED"
+
+
+def serves_as_scheduler(node_rank: int) -> bool:
+    """msrun starts a scheduler on every node whose --master_addr is a local address (several
+    nodes on one machine, as in the tests): only node 0's serves; the others' exit at once."""
+    return node_rank == 0
 
 
 def free_port(host: str = "127.0.0.1") -> int:

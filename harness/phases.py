@@ -25,6 +25,7 @@ def setup(plan: Plan, state: RunState) -> dict:
     if plan.rank.world_size > 1:
         state.device_context["communication"] = plan.device.distributed_init(config, plan.rank)
         state.rank_report["communication"] = state.device_context["communication"]
+        state.rank_report["device_context"] = state.device_context  # e.g. the cores a CPU rank runs on
     state.dataset_options = plan.speed.dataset_options(plan.device.dataset_options(config))
     state.net = GoogleNet(config["num_classes"])
     figures = {"parameters": count_parameters(state.net), "recipe": plan.recipe.describe(),
@@ -41,10 +42,10 @@ def setup(plan: Plan, state: RunState) -> dict:
 
 
 def data(plan: Plan, state: RunState) -> dict:
-    from datasets import build_split, validate_data
+    from datasets import build_split
 
     config, rank, workers = plan.config, plan.rank, state.dataset_options.num_parallel_workers
-    state.survey = validate_data(config, splits=())
+    state.survey = plan.survey  # surveyed once, in preflight (a rank: by its parent)
     if "train" in plan.phases:
         state.train_split = build_split(config, "train", rank=rank.rank, world_size=rank.world_size,
                                         num_parallel_workers=workers, survey=state.survey)

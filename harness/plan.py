@@ -42,6 +42,7 @@ class RunOptions:
     pretrained: str | None = None  # weights to start training from
     rehearse_on: str | None = None  # run the backend's recipe on this host backend's device
     oversubscribe: bool = False  # allow more ranks on this machine than its backend says it can host
+    scaling_reference: str | None = None  # a 1-rank record the N-rank run's efficiency is measured against
     # Set in the processes a launcher starts: they run one rank of a run the parent owns.
     worker: bool = False
     worker_argv: tuple[str, ...] = ()
@@ -72,6 +73,8 @@ class Plan:
     launch_figures: dict = field(default_factory=dict)
     speed: SpeedSettings = SpeedSettings(CONSERVATIVE_ISA)  # this machine's tuning profile (harness/machine_profile.py)
     extra_work_per_step: float = 0.0  # the speed gate's testing knob; 0 in real runs
+    survey: object = None  # the data set's datasets.Survey, made once: by this process or, for a rank, its parent
+    scaling_reference: object = None  # harness.scaling.Reference, with --scaling-reference
 
     @property
     def run_dir(self) -> Path:
@@ -152,7 +155,7 @@ def make_plan(options: RunOptions) -> Plan:
     options, config, backend = _resolve(options)
     if options.data is not None:
         config["data"] = options.data
-    rank = rank_from_env() if options.worker else RankInfo()
+    rank = rank_from_env(options.launch.ranks_here) if options.worker else RankInfo()
     host = options.rehearse_on
     device = Backends().select(host) if host else backend
     device.require_available()
@@ -170,27 +173,42 @@ def make_plan(options: RunOptions) -> Plan:
     recipe = recipe.with_changes(export_formats=_export_formats(backend, recipe, config))
     models = _check_inputs(options, phases, config, recipe, inferable=tuple(device.export_formats(config)),
                            backend_name=device.name)
-    if any(p in phases for p in ("data", "train", "eval", "infer")):
-        from datasets import validate_data
+    survey = _survey(options, phases, config)
+    reference = None
+    if options.scaling_reference and not options.worker:
+        from harness.scaling import read_reference
 
-        splits = [s for s, p in (("train", "train"), ("eval", "eval"), ("eval", "infer")) if p in phases]
-        validate_data(config, splits=tuple(dict.fromkeys(splits)), world_size=options.launch.ranks)
+        reference = read_reference(options.scaling_reference, config, options.launch.ranks)
     resume = _resume_point(Path(options.resume)) if options.resume else None
     results = _writable(options.results_dir)
     _check_free_space(results, config, phases, recipe)
-    run_id = options.run_id or (f"{config['name']}-{backend.name}-"
-                                f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
+    node = options.launch.node
+    # Another node's run directory is marked as such: node 0's run holds the record.
+    run_id = options.run_id or (f"{config['name']}-{backend.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-"
+                                f"{secrets.token_hex(2)}" + ("" if node.writes_record else f"-node{node.node_rank}"))
     plan = Plan(options=options, config=config, phases=phases, rank=rank, backend=backend, device=device,
                 recipe=recipe, rehearsal=rehearsal, models=models, run_id=run_id, results_dir=results, resume=resume,
-                speed=speed, extra_work_per_step=extra_work)
+                speed=speed, extra_work_per_step=extra_work, survey=survey, scaling_reference=reference)
     if options.launch.ranks > 1 and not options.worker:
         plan = _with_launch(plan)
     return plan
 
 
+def _survey(options: RunOptions, phases, config: dict):
+    """Survey the data once: in the parent (or a 1-rank run); a rank reads its parent's survey."""
+    if not any(p in phases for p in ("data", "train", "eval", "infer")):
+        return None
+    from datasets import read_survey, validate_data
+    from harness.ranks import RankFiles
+
+    splits = [s for s, p in (("train", "train"), ("eval", "eval"), ("eval", "infer")) if p in phases]
+    given = read_survey(RankFiles(options.results_dir / options.run_id).survey_path) if options.worker else None
+    return validate_data(config, splits=tuple(dict.fromkeys(splits)), world_size=options.launch.ranks, survey=given)
+
+
 def _check_rank_capacity(options: RunOptions, device: Backend, config: dict) -> None:
     launch = options.launch
-    here = launch.ranks // launch.node.nodes
+    here = launch.ranks_here
     capacity = device.rank_capacity(config)
     if capacity is not None and here > capacity and not options.oversubscribe:
         raise BenchError(f"--ranks {launch.ranks} puts {here} ranks on this machine but backend {device.name!r} "

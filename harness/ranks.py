@@ -23,6 +23,7 @@ from pathlib import Path
 from harness.errors import RunFailed
 from harness.interrupts import unblock_in_child
 from harness.launch import ProcessSpec
+from harness.state import process_started_at
 
 POLL_SECONDS = 0.5
 STATUS_DIR = "ranks"
@@ -79,6 +80,11 @@ class RankFiles:
     def _path(self, rank: int, kind: str) -> Path:
         return self.dir / f"rank_{rank}.{kind}"
 
+    @property
+    def survey_path(self) -> Path:
+        """The parent's data survey, for its ranks (written and read by datasets.base)."""
+        return self.dir / "survey.json"
+
     def started(self, rank: int) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._path(rank, "pid").write_text(str(os.getpid()))
@@ -123,7 +129,7 @@ def run_ranks(processes: list[ProcessSpec], files: RankFiles) -> dict:
     try:
         supervise(processes, files)
     finally:
-        figures = merged_figures(files.reports())
+        figures = merged_figures(files.reports(), process_started_at())
     missing = [r for p in processes for r in p.ranks if not files.is_done(r)]
     if missing:
         rank = missing[0]
@@ -132,11 +138,22 @@ def run_ranks(processes: list[ProcessSpec], files: RankFiles) -> dict:
     return figures
 
 
-def merged_figures(reports: list[dict]) -> dict:
-    digests = {r.get("parameters_sha256") for r in reports}
-    return {"per_rank": reports,
-            "parameters_identical": len(reports) > 1 and len(digests) == 1 and None not in digests,
-            "ms_per_step_per_rank": [r.get("ms_per_step_median") for r in reports]}
+def merged_figures(reports: list[dict], parent_started: float) -> dict:
+    """The cross-rank figures: from what the ranks gathered from each other (every node's ranks),
+    else (a rank stopped before the exchange) from this machine's rank reports."""
+    gathered = next((r["every_rank"] for r in reports if r.get("every_rank")), None)
+    every = gathered or [{key: r.get(key) for key in ("rank", "parameters_sha256", "ms_per_step_median", "startup_s")}
+                         for r in reports]
+    digests = {r.get("parameters_sha256") for r in every}
+    figures = {"per_rank": [{k: v for k, v in r.items() if k != "every_rank"} for r in reports],
+               "every_rank": every, "gathered": gathered is not None,
+               "parameters_identical": len(every) > 1 and len(digests) == 1 and None not in digests,
+               "ms_per_step_per_rank": [r.get("ms_per_step_median") for r in every],
+               "startup_s_per_rank": [r.get("startup_s") for r in every]}
+    began = [r.get("train_started_at") for r in reports]
+    if began and None not in began:  # bench.py's start until the last rank here began training
+        figures["startup_s"] = round(max(began) - parent_started, 2)
+    return figures
 
 
 def supervise(processes: list[ProcessSpec], files: RankFiles, timeout_s: float | None = None) -> None:

@@ -175,7 +175,7 @@ FIGURES = Fields({
         "ranks": COUNT, "images_per_epoch": COUNT, "final_loss": nullable(NUMBER),
         "ms_per_step_median": nullable(NUMBER), "ms_per_step_p90": nullable(NUMBER),
         "images_per_s": nullable(NUMBER), "compile_s": nullable(NUMBER), "sink_steps": nullable(COUNT),
-        "normalised_step": nullable(NUMBER)},
+        "normalised_step": nullable(NUMBER), "startup_s": nullable(NUMBER)},
         required=("steps",))),
     "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
     "export": nullable(map_of(_FILE_ENTRY)),
@@ -186,7 +186,14 @@ FIGURES = Fields({
                                 required=("top1_pretrained", "top1_scratch", "steps"))),
     "resumed": nullable(Fields({"from_epoch": COUNT, "from_checkpoint": TEXT}, required=("from_epoch", "from_checkpoint"))),
     "ranks": nullable(Fields({"parameters_identical": FLAG, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
-                              "per_rank": list_of(ANY_MAPPING)})),
+                              "per_rank": list_of(ANY_MAPPING), "startup_s": nullable(NUMBER),
+                              "startup_s_per_rank": list_of(nullable(NUMBER))})),
+    "scaling": nullable(Fields({
+        "ranks": COUNT, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
+        "images_per_s_per_rank": list_of(nullable(NUMBER)), "images_per_s": nullable(NUMBER),
+        "efficiency": nullable(NUMBER), "reference": Fields({"path": TEXT, "ms_per_step": NUMBER},
+                                                            required=("path", "ms_per_step"))},
+        required=("ranks", "ms_per_step_per_rank", "images_per_s_per_rank"))),
 })
 RECORD = Fields({
     "suite": TEXT, "backend": TEXT, "status": TEXT, "error": nullable(TEXT), "run_id": nullable(TEXT),

@@ -106,6 +106,7 @@ def run_summary(record: dict) -> str:
                      f"(p90 {train.get('ms_per_step_p90')}), {train.get('images_per_s')} images/s, "
                      f"compile {train.get('compile_s')} s"
                      + (f", sink chunks of {train['sink_steps']} steps" if train.get("sink_steps") else ""))
+    lines.extend(_start_and_scaling_lines(figures))
     curve = train.get("accuracy_curve")
     if curve:
         points = ", ".join(f"{p['top1'] * 100:.1f}% @ {p['train_s']:.0f} s" for p in curve)
@@ -145,6 +146,33 @@ def run_summary(record: dict) -> str:
     if resumed:
         lines.append(f"resumed from epoch {resumed['from_epoch']} ({resumed['from_checkpoint']})")
     return "\n".join(lines)
+
+
+def _start_and_scaling_lines(figures: dict) -> list[str]:
+    """Start-up time and, for a multi-rank run, the ranks' agreement and scaling figures."""
+    lines = []
+    train, ranks, scaling = figures.get("train") or {}, figures.get("ranks") or {}, figures.get("scaling") or {}
+    if train.get("startup_s") is not None:
+        every = ""
+        if ranks.get("startup_s") is not None:
+            per_rank = ", ".join("–" if s is None else f"{s:.1f}" for s in ranks.get("startup_s_per_rank", []))
+            every = f"; all ranks here training {ranks['startup_s']:.1f} s after bench.py started (each rank: {per_rank} s)"
+        lines.append(f"start-up: {train['startup_s']:.1f} s from bench.py's start to the first training step{every}")
+    if ranks.get("parameters_identical") is not None:
+        lines.append(f"ranks: parameters {'identical' if ranks['parameters_identical'] else 'NOT identical'} "
+                     f"on all {len(ranks.get('ms_per_step_per_rank', []))} ranks")
+    if scaling:
+        per_rank = ", ".join("–" if ms is None else f"{ms:.1f}" for ms in scaling["ms_per_step_per_rank"])
+        images = ", ".join("–" if i is None else f"{i:.1f}" for i in scaling["images_per_s_per_rank"])
+        line = (f"scaling: {scaling['ranks']} ranks, ms/step per rank {per_rank}, images/s per rank {images}, "
+                f"{scaling.get('images_per_s')} images/s in all")
+        if scaling.get("reference"):
+            reference = scaling["reference"]
+            efficiency = scaling.get("efficiency")
+            line += (f"; efficiency {'–' if efficiency is None else f'{efficiency * 100:.0f}%'} against "
+                     f"{reference['path']} ({reference['ms_per_step']:.1f} ms/step on 1 rank)")
+        lines.append(line)
+    return lines
 
 
 def scenario_lines(entry: dict) -> list[str]:

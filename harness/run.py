@@ -60,9 +60,18 @@ def execute(plan: Plan) -> Outcome:
     status, reason, failure = "success", None, None
     try:
         if plan.is_rank_parent:
+            if plan.survey is not None:
+                from datasets import write_survey
+
+                write_survey(plan.survey, files.survey_path)  # the ranks read it instead of surveying again
             figures["launch"] = plan.launch_figures
             figures["ranks"] = run_ranks(list(plan.processes), files)
             figures.update(_rank0_figures(plan, state))
+            if figures.get("train"):
+                from harness.scaling import scaling_figures
+
+                figures["scaling"] = scaling_figures(figures["train"], figures["ranks"]["every_rank"],
+                                                     plan.scaling_reference)
         else:
             for name in plan.phases:
                 if name == "record" or (name in MAIN_RANK_ONLY and not rank.is_main):
@@ -96,7 +105,7 @@ def _rank0_figures(plan: Plan, state) -> dict:
     from harness.record import read_record
 
     path = plan.run_dir / RANK0_RECORD
-    if not path.exists():
+    if not path.exists():  # rank 0 died, or runs on node 0 while this is another node
         return {}
     rank0 = read_record(path)
     state.device_context = rank0["environment"].get("device_context", {})
@@ -113,6 +122,10 @@ def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | 
                      ok=status in RAN_TO_THE_END)
         if rank.is_main:
             write_record(plan.run_dir / RANK0_RECORD, record)
+        return Outcome(status, reason, None, None)
+    if not plan.options.launch.node.writes_record:
+        # Another node than node 0: its ranks' reports and logs stay in its run directory, and no
+        # results/<run>.json is written that could be taken for the run's record (node 0 writes that).
         return Outcome(status, reason, None, None)
     attempt = len(list((plan.run_dir / "attempts").glob("*.json"))) + 1
     attempt_path, run_record = keep_record(plan.results_dir, plan.run_dir, plan.run_id, record, attempt)

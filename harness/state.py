@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,3 +47,17 @@ def parameters_digest(net) -> str:
         digest.update(param.name.encode())
         digest.update(param.asnumpy().tobytes())
     return digest.hexdigest()
+
+
+_IMPORTED_AT = time.time()
+
+
+def process_started_at() -> float:
+    """When this process started (Unix time): bench.py's start, imports and interpreter included.
+    From /proc on Linux (10 ms ticks); elsewhere, when this module was imported."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _IMPORTED_AT
+    return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))

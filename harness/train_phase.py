@@ -6,7 +6,7 @@ import sys
 import time
 
 from harness.errors import RunFailed
-from harness.state import RunState, mb, parameters_digest
+from harness.state import RunState, mb, parameters_digest, process_started_at
 from harness.plan import Plan
 
 
@@ -51,6 +51,8 @@ def train(plan: Plan, state: RunState) -> dict:
     callbacks = [whole_epochs] + ([progress] if progress is not None else [])
     events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs,
                sink_steps=chunk)
+    started_at = time.time()
+    startup_s = round(started_at - process_started_at(), 2)  # bench.py's start to the first training step
     start = time.perf_counter()
     figures = {"trained_cell": trained_cell(model)}
     try:
@@ -71,12 +73,18 @@ def train(plan: Plan, state: RunState) -> dict:
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
         figures["train"]["sink_steps"] = chunk if sink_mode else None
         figures["train"].update(drift_reference.figures([e.ms_per_step for e in timer.epochs], split.steps))
+        figures["train"]["startup_s"] = startup_s
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
             figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,
                                   "from_epoch": done_epochs, "corrupt_checkpoints_skipped": list(plan.resume.skipped)}
-    state.rank_report["parameters_sha256"] = parameters_digest(state.net)
-    state.rank_report["ms_per_step_median"] = figures["train"].get("ms_per_step_median")
+    digest, ms_per_step = parameters_digest(state.net), figures["train"].get("ms_per_step_median")
+    state.rank_report.update(parameters_sha256=digest, ms_per_step_median=ms_per_step, startup_s=startup_s,
+                             train_started_at=started_at)
+    if rank.world_size > 1:
+        from harness.rank_exchange import every_rank
+
+        state.rank_report["every_rank"] = every_rank(rank.rank, digest, ms_per_step, startup_s)
     if timer.diverged is not None:
         last_good = checkpoints.drop_checkpoints_from(checkpoint_dir, timer.diverged["epoch"])
         figures["train"].update(diverged_at_step=timer.diverged["at_step"], divergence_rule=timer.diverged["rule"],

@@ -33,6 +33,7 @@ class RankInfo:
     rank: int = 0
     local_rank: int = 0
     world_size: int = 1
+    local_world_size: int = 1  # ranks on this machine (e.g. to split its cores among them)
 
     @property
     def is_main(self) -> bool:

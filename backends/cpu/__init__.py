@@ -45,7 +45,31 @@ def use_cpu() -> dict:
 
 @hookimpl
 def bench_device_setup(config, rank):
-    return use_cpu()
+    context = use_cpu()
+    if rank.local_world_size > 1:
+        context.update(pin_to_own_cores(rank))
+    return context
+
+
+def pin_to_own_cores(rank) -> dict:
+    """Give each of this machine's ranks its own cores, as the zoo's run_train.sh does with taskset:
+    the cores this process may use, split into equal disjoint shares by local rank; every thread of
+    the process moves there, and MindSpore's kernel pool is sized to the share (its default is 25
+    threads, which on a 1-core share only take turns). With fewer cores than ranks nothing is pinned."""
+    import mindspore as ms
+
+    cores = sorted(os.sched_getaffinity(0))
+    share = len(cores) // rank.local_world_size
+    if share == 0:
+        return {"cpu_cores": cores, "cpu_cores_shared": True}
+    mine = cores[rank.local_rank * share:(rank.local_rank + 1) * share]
+    for thread in os.listdir("/proc/self/task"):  # threads started before now; later ones inherit
+        try:
+            os.sched_setaffinity(int(thread), mine)
+        except (ProcessLookupError, PermissionError):
+            pass  # a thread that has just ended
+    ms.device_context.cpu.op_tuning.threads_num(len(mine))
+    return {"cpu_cores": mine, "kernel_threads": len(mine)}
 
 
 @hookimpl
@@ -62,8 +86,9 @@ def bench_amp(config):
 @hookimpl
 def bench_dataset_options(config):
     # No sink: MindSpore 2.10 trains on CPU without it whatever Model.train is asked (model.py, "The CPU
-    # cannot support dataset sink mode currently"), so the record says what ran.
-    return DatasetOptions(num_parallel_workers=os.cpu_count() or 1, sink_mode=False)
+    # cannot support dataset sink mode currently"), so the record says what ran. Workers: the cores this
+    # process may use (a rank pinned to its share gets as many workers as cores).
+    return DatasetOptions(num_parallel_workers=len(os.sched_getaffinity(0)), sink_mode=False)
 
 
 @hookimpl
