@@ -45,6 +45,16 @@ def private_cache(tmp_path_factory):
         yield cache
 
 
+@pytest.fixture(autouse=True)
+def environment_restored():
+    """A run in the test process sets variables (its set-up phase sets ONEDNN_MAX_CPU_ISA, as it must
+    before oneDNN loads); they must not leak into later tests' subprocess runs."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def cifar10_dir(tmp_path_factory) -> Path:
     """The six CIFAR-10 binary files, 10,000 records each (MindSpore accepts no other size)."""

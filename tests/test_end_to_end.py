@@ -69,6 +69,7 @@ def test_infer_from_a_given_exported_model(digits_run, tmp_path):
     assert record["figures"]["infer"]["ONNX"]["correct_top1"] == digits_run["record"]["figures"]["eval"]["correct_top1"]
 
 
+@pytest.mark.heavy  # test_fetch.py runs cifar10-full on binary files it fetched
 def test_cifar10_suite_runs_on_real_binary_files(cifar10_dir, tmp_path):
     result = run_bench("--suite", "cifar10-full", "--data", str(cifar10_dir), "--set", "epochs=1",
                        "--set", "train_samples=64", "--set", "eval_samples=70", "--set", "image_size=32",
