@@ -41,11 +41,11 @@ def run_parser() -> argparse.ArgumentParser:
                         help="machines in a multi-machine run, each starting --ranks/--nodes ranks; default 1")
     parser.add_argument("--node-rank", type=whole_number(0), default=0, help="this machine's index among --nodes")
     parser.add_argument("--master-addr", type=non_empty,
-                        help="address of node 0, needed with --nodes above 1; default 127.0.0.1")
+                        help="address of node 0, needed with --nodes above 1 (one machine: 127.0.0.1)")
     parser.add_argument("--master-port", type=PORT, help="port on node 0; default: a free port (one machine)")
     parser.add_argument("--cluster-timeout", type=whole_number(1), default=DEFAULT_CLUSTER_TIMEOUT_S, metavar="SECONDS",
-                        help="how long msrun waits for all ranks to join (they survey the data first); "
-                             f"default {DEFAULT_CLUSTER_TIMEOUT_S}")
+                        help="how long the ranks wait for each other to join (msrun's cluster time-out; "
+                             f"HCCL's connect time-out with --rank-table); default {DEFAULT_CLUSTER_TIMEOUT_S}")
     parser.add_argument("--scaling-reference", metavar="RECORD", type=non_empty,
                         help="a 1-rank record of the same suite and batch: the N-rank record then holds its "
                              "scaling efficiency against it")

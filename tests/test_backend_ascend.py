@@ -178,13 +178,13 @@ def test_rank_table_launch_starts_one_process_per_device_with_the_zoos_environme
     # A relative --rank-table path: each rank gets it absolute, since ranks may run elsewhere.
     monkeypatch.chdir(tmp_path)
     write(tmp_path, one_server(devices), "rank_table.json")
-    specs = RankTableLauncher().processes(WORKER_ARGV, LaunchRequest(ranks=devices, rank_table="rank_table.json"),
-                                          tmp_path / "logs")
+    launch = LaunchRequest(ranks=devices, node=NodeSpec(cluster_timeout_s=900), rank_table="rank_table.json")
+    specs = RankTableLauncher().processes(WORKER_ARGV, launch, tmp_path / "logs")
     assert len(specs) == devices
     for rank, spec in enumerate(specs):
         assert spec.argv == [sys.executable, *WORKER_ARGV]
         assert spec.env == {"RANK_TABLE_FILE": str(tmp_path / "rank_table.json"), "RANK_ID": str(rank),
-                            "DEVICE_ID": str(rank), "RANK_SIZE": str(devices)}
+                            "DEVICE_ID": str(rank), "RANK_SIZE": str(devices), "HCCL_CONNECT_TIMEOUT": "900"}
         assert spec.ranks == [rank]
         assert spec.log == tmp_path / "logs" / f"rank_{rank}.log" and spec.rank_logs == {rank: spec.log}
 

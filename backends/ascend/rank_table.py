@@ -163,8 +163,10 @@ class RankTableLauncher:
         specs = []
         for device in sorted(server.devices, key=lambda device: device.rank_id):
             log = log_dir / f"rank_{device.rank_id}.log"
+            # --cluster-timeout, as HCCL's wait for every rank to connect (MindSpore's own default: 600 s).
             env = {"RANK_TABLE_FILE": str(table.path), "RANK_ID": str(device.rank_id),
-                   "DEVICE_ID": str(device.device_id), "RANK_SIZE": str(table.size)}
+                   "DEVICE_ID": str(device.device_id), "RANK_SIZE": str(table.size),
+                   "HCCL_CONNECT_TIMEOUT": str(launch.node.cluster_timeout_s)}
             specs.append(ProcessSpec(argv=[sys.executable, *worker_argv], env=env, log=log,
                                      ranks=[device.rank_id], rank_logs={device.rank_id: log}))
         return specs
