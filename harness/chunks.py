@@ -57,42 +57,37 @@ class WholeEpochs(CallbackManager):
             if chunk_number is not None:
                 params.cur_epoch_num = chunk_number
 
-    def _first_chunk(self, run_context) -> bool:
-        return (run_context.original_args().cur_epoch_num - 1) % self.chunks == 0
-
-    def _last_chunk(self, run_context) -> bool:
-        return run_context.original_args().cur_epoch_num % self.chunks == 0
+    def _forward(self, hook: str, run_context, chunk_of_epoch: str | None = None) -> None:
+        """Calls `hook` of every callback as on a whole epoch; with `chunk_of_epoch` ("first" or "last")
+        only on that chunk of the epoch."""
+        number = run_context.original_args().get("cur_epoch_num")
+        if chunk_of_epoch == "first" and (number - 1) % self.chunks:
+            return
+        if chunk_of_epoch == "last" and number % self.chunks:
+            return
+        with self._as_whole_epoch(run_context):
+            getattr(super(), hook)(run_context)
 
     def on_train_begin(self, run_context):
         self._first_step = run_context.original_args().cur_step_num
-        with self._as_whole_epoch(run_context):
-            super().on_train_begin(run_context)
+        self._forward("on_train_begin", run_context)
 
     def on_train_end(self, run_context):
-        with self._as_whole_epoch(run_context):
-            super().on_train_end(run_context)
+        self._forward("on_train_end", run_context)
 
     def on_train_epoch_begin(self, run_context):
-        if self._first_chunk(run_context):
-            with self._as_whole_epoch(run_context):
-                super().on_train_epoch_begin(run_context)
+        self._forward("on_train_epoch_begin", run_context, "first")
 
     def on_train_step_begin(self, run_context):
-        if self._first_chunk(run_context):
-            with self._as_whole_epoch(run_context):
-                super().on_train_step_begin(run_context)
+        self._forward("on_train_step_begin", run_context, "first")
 
     def on_train_step_end(self, run_context):
         if self._first_step is not None:
             self._check_sinking(run_context.original_args().cur_step_num - self._first_step)
-        if self._last_chunk(run_context):
-            with self._as_whole_epoch(run_context):
-                super().on_train_step_end(run_context)
+        self._forward("on_train_step_end", run_context, "last")
 
     def on_train_epoch_end(self, run_context):
-        if self._last_chunk(run_context):
-            with self._as_whole_epoch(run_context):
-                super().on_train_epoch_end(run_context)
+        self._forward("on_train_epoch_end", run_context, "last")
 
     def _check_sinking(self, steps_done: int) -> None:
         """Chunked epochs count on MindSpore sinking: without sink each chunk "epoch" would train a whole
