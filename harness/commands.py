@@ -43,9 +43,7 @@ def _add_tolerances(parser: argparse.ArgumentParser, default_from: str) -> None:
     parser.add_argument(CLI_FLAGS["top1_drop"], dest="top1_drop", type=float, metavar="FRACTION",
                         help=f"how far top-1 may fall, e.g. 0.02 = 2 percentage points (default: {default_from})")
     parser.add_argument(CLI_FLAGS["ms_per_step_ratio"], dest="ms_per_step_ratio", type=float, metavar="RATIO",
-                        help=f"how much slower ms/step may get, new/old, e.g. 1.25 (default: {default_from})")
-    parser.add_argument(CLI_FLAGS["normalised_step_ratio"], dest="normalised_step_ratio", type=float, metavar="RATIO",
-                        help=f"how much slower the normalised step may get, e.g. 1.12 (default: {default_from})")
+                        help=f"how much slower ms/step may get, new/old, e.g. 1.12 (default: {default_from})")
 
 
 @command("compare", "runs side by side in the zoo table's rows, with ratios against the first run")
@@ -76,13 +74,12 @@ def cmd_check(argv: list[str]) -> int:
     parser.add_argument("--baseline", required=True, help="baseline record, e.g. baselines/digits-cpu.json")
     _add_tolerances(parser, "the baseline's tolerances")
     parser.add_argument("--speed", action=argparse.BooleanOptionalAction, default=None,
-                        help="gate speed too: the normalised step when both records have it, else ms/step "
+                        help="gate speed too: ms/step, when the machine was in the baseline's state "
                              "(default: on, except when the CI env var is set)")
     args = parser.parse_args(argv)
     new, baseline = read_record(args.record), read_record(args.baseline)
     tolerances = tolerances_of(baseline, args.baseline, top1_drop=args.top1_drop,
-                               ms_per_step_ratio=args.ms_per_step_ratio,
-                               normalised_step_ratio=args.normalised_step_ratio)
+                               ms_per_step_ratio=args.ms_per_step_ratio)
     gate_speed = speed_gate_default() if args.speed is None else args.speed
     verdict = check(new, baseline, tolerances, gate_speed, new_origin=args.record, baseline_origin=args.baseline,
                     speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI)
@@ -99,29 +96,31 @@ def cmd_check(argv: list[str]) -> int:
 
 @command("baseline", "make or refresh a baseline for `check` from a successful run's record")
 def cmd_baseline(argv: list[str]) -> int:
-    from harness.check import existing_tolerances, make_baseline, tolerances_of
+    from harness.check import existing_tolerances, make_baseline, median_run, tolerances_of
     from harness.record import read_record, write_json_atomic
 
-    parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances.")
-    parser.add_argument("record", help="a successful run's results/<run>.json")
+    parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances; of "
+                                 "several runs, the one with the median speed figure.")
+    parser.add_argument("record", nargs="+", help="a successful run's results/<run>.json; several runs of the same "
+                                                  "suite on this machine (3 or 5) make a steadier speed baseline")
     parser.add_argument("--to", required=True, type=Path, help="baseline file to write, e.g. baselines/digits-cpu.json")
-    _add_tolerances(parser, "those already in --to, else 0.02, 1.25 and 1.12")
+    _add_tolerances(parser, "those already in --to, else 0.02 and 1.12")
     args = parser.parse_args(argv)
     if args.to.is_dir():
         raise BenchError(f"--to {args.to} is a directory: give the baseline file, e.g. {args.to / 'digits-cpu.json'}")
     blocking = next((parent for parent in args.to.parents if parent.exists() and not parent.is_dir()), None)
     if blocking is not None:
         raise BenchError(f"--to {args.to}: {blocking} is a file, not a directory: choose another path")
-    record = read_record(args.record)
+    record, origin, chosen = median_run([(read_record(path), path) for path in args.record])
     kept = {"tolerances": existing_tolerances(args.to)}
-    tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio,
-                               normalised_step_ratio=args.normalised_step_ratio)
+    tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio)
     try:
-        write_json_atomic(args.to, make_baseline(record, tolerances, args.record))
+        write_json_atomic(args.to, make_baseline(record, tolerances, origin, chosen))
     except OSError as exc:
         raise BenchError(f"--to {args.to}: cannot write it there ({exc.strerror or exc}): "
                          "choose a writable path") from None
-    print(f"baseline {args.to}: {record['suite']} on {record['backend']} from {args.record} ({tolerances.describe()})")
+    how = f" ({chosen['chosen_by']} of {len(args.record)} runs)" if chosen else ""
+    print(f"baseline {args.to}: {record['suite']} on {record['backend']} from {origin}{how} ({tolerances.describe()})")
     return 0
 
 
@@ -276,8 +275,10 @@ def cmd_tune(argv: list[str]) -> int:
     Backends().select(args.backend).require_available()
     path = profile_path()
     print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
-    settings, measurements = tune(args.backend, args.suite, args.steps)
-    write_profile(path, settings, measurements, args.backend, args.suite)
+    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps)
+    write_profile(path, settings, measurements, args.backend, args.suite, against_untuned)
+    gain = against_untuned["tuned_over_untuned"]
     print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "
-          f"workers={settings['workers'] or 'default'}")
+          f"workers={settings['workers'] or 'default'}; ms/step x{gain:.2f} of the untuned defaults' "
+          f"(paired rounds: {', '.join(f'{r:.2f}' for r in against_untuned['ratios']) or 'none needed'})")
     return 0

@@ -98,12 +98,14 @@ def profile_path(environ=os.environ) -> Path:
     return cache_root(environ) / "tune" / f"{machine_key()}.json"
 
 
-def write_profile(path: Path, settings: dict, measurements: list[dict], backend: str, suite: str) -> None:
+def write_profile(path: Path, settings: dict, measurements: list[dict], backend: str, suite: str,
+                  against_untuned: dict) -> None:
     from harness.record import write_json_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, {"format": PROFILE_FORMAT, "key": machine_key(), "backend": backend, "suite": suite,
-                             "settings": settings, "measurements": measurements})
+                             "settings": settings, "against_untuned": against_untuned,
+                             "measurements": measurements})
 
 
 def read_profile(path: Path) -> dict | None:

@@ -92,6 +92,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo; empty where there is none."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_vector_isa() -> str | None:
+    """The widest vector ISA the CPU lists: hosts behind one model name ("AMD EPYC" on these VMs) differ
+    here, and oneDNN's speed with them (README, "Speed figures you can trust")."""
+    flags = cpu_flags()
+    return next((isa for isa in ("avx512f", "avx2", "avx", "sse4_2") if isa in flags), None)
+
+
 def git_commit() -> dict:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
@@ -112,6 +130,7 @@ def environment() -> dict:
         "python": platform.python_version(),
         "os": platform.platform(),
         "cpu_model": cpu_model(),
+        "cpu_vector_isa": cpu_vector_isa(),
         "cpu_cores": os.cpu_count(),
         "hostname": platform.node(),
         "git": git_commit(),

@@ -31,13 +31,14 @@ def train(plan: Plan, state: RunState) -> dict:
         if progress is not None:
             progress.epoch_done(figures)
 
+    before_reference, drift_reference = speed_callbacks(plan.extra_work_per_step, split.batch_size,
+                                                        config["image_size"])
     timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs,
                        on_epoch_start=lambda epoch: events.log("epoch_start", epoch),
-                       divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])))
+                       divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])),
+                       off_clock=lambda: drift_reference.off_clock_s)
     prefix, checkpoint_dir = checkpoints.checkpoint_prefix(config), plan.run_dir / checkpoints.CHECKPOINT_DIR
-    before_timer, drift_reference = speed_callbacks(plan.extra_work_per_step, split.steps, split.batch_size,
-                                                    config["image_size"])
-    epoch_callbacks = [*before_timer, timer, drift_reference]
+    epoch_callbacks = [*before_reference, timer, drift_reference]
     if rank.is_main:
         epoch_callbacks.append(SaveCheckpoints(checkpoint_dir, prefix, split.steps, config["ckpt_every_epochs"],
                                                config["ckpt_keep"]))
@@ -68,11 +69,12 @@ def train(plan: Plan, state: RunState) -> dict:
         if progress is not None:
             progress.close()
         checkpoints.remove_partial_files(checkpoint_dir)
-        # The phase's wall time less in-training evaluation, which is kept off the training clock.
-        train_s = time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
+        # The phase's wall time less in-training evaluation and the drift reference, kept off the training clock.
+        train_s = (time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
+                   - drift_reference.off_clock_s)
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
         figures["train"]["sink_steps"] = chunk if sink_mode else None
-        figures["train"].update(drift_reference.figures([e.ms_per_step for e in timer.epochs], split.steps))
+        figures["train"].update(drift_reference.figures(split.steps))
         figures["train"]["startup_s"] = startup_s
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:

@@ -34,7 +34,14 @@ def test_default_suite_records_every_figure(digits_run):
     assert env["speed_settings"]["source"].startswith("conservative default")  # the tests' cache holds no profile
     assert env["device_context"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
     assert "Run `python bench.py tune` once" in digits_run["result"].stderr
-    assert figures["train"]["calibration"]["ms_min"] > 0 and figures["train"]["normalised_step"] > 0
+    calibration = train["calibration"]
+    assert calibration["ms_median"] > 0 and train["normalised_step"] > 0
+    # the drift reference ran after every EVERY_STEPS steps, interleaved: 2 windows in each 4-step epoch ...
+    assert [window[0] for window in calibration["windows"]] == [1, 1, 2, 2]
+    # ... and its time (with its compile) is off the training clock: the epochs' times, which ms/step
+    # divides, fit inside the phase's time less the reference's, which they would not if it were on it
+    epochs_s = sum(ms * train["steps_per_epoch"] for ms in train["ms_per_step_per_epoch"]) / 1000.0
+    assert calibration["off_clock_s"] > 1.0 and epochs_s <= train["train_s"] + 0.2
     assert len(figures["train"]["other_load_per_epoch"]) == 2
     assert figures["train"]["ms_per_step_spread"]["stability"] == "unknown"  # one timed epoch: too few to judge
     assert record["config"]["epochs"] == 2 and record["config"]["train_samples"] == 256
