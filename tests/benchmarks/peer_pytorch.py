@@ -13,7 +13,10 @@ prints the ratio of the medians and of the fastest steps (the least disturbed by
 on a shared machine), at 32 px (batch 64) and 224 px (batch 32). Both networks must
 have 5,610,154 parameters, or the script stops. Exits 0 with a note where PyTorch is absent.
 
-Extra MindSpore settings to try are passed as `--ms-setting KEY=VALUE` (see MS_SETTINGS).
+MindSpore settings to try (see MS_SETTINGS) are passed as `--ms-variant KEY=VALUE[,KEY=VALUE]`, one
+per variant: each runs in its own worker, taking turns with the harness's setting and PyTorch (the
+order reversed every round), and is reported over both, paired turn by turn. `--ms-setting
+KEY=VALUE` changes every MindSpore worker, the harness's included.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -136,13 +140,18 @@ def serve(step, parameters: int, framework: str) -> None:
         print(json.dumps({"ms": times}), flush=True)
 
 
+class WorkerDied(RuntimeError):
+    pass
+
+
 class Worker:
     def __init__(self, python: str, framework: str, image_size: int, batch: int, settings: list[str]):
         command = [python, __file__, "--worker", framework, "--image-size", str(image_size), "--batch", str(batch)]
         for setting in settings:
             command += ["--ms-setting" if framework == "mindspore" else "--torch-setting", setting]
+        self.stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True, env={**os.environ, "GLOG_v": "3"})
+                                        stderr=self.stderr, text=True, env={**os.environ, "GLOG_v": "3"})
         self.hello = self.read()
         if self.hello.get("parameters") != PARAMETERS:
             raise SystemExit(f"{framework}: {self.hello.get('parameters')} parameters, expected {PARAMETERS}")
@@ -151,7 +160,9 @@ class Worker:
         while True:
             line = self.process.stdout.readline()
             if not line:
-                raise SystemExit("a worker died; run it alone to see why")
+                self.stderr.seek(0)
+                last = (self.stderr.read().strip().splitlines() or ["no output"])[-1]
+                raise WorkerDied(f"a worker died: {last}")
             if line.startswith("{"):
                 return json.loads(line)
 
@@ -165,27 +176,55 @@ class Worker:
         self.process.wait(timeout=60)
 
 
-def sitting(image_size: int, rounds: int, steps: int, ms_settings: list[str], torch_settings: list[str]) -> dict:
+def sitting(image_size: int, rounds: int, steps: int, variants: dict[str, list[str]],
+            torch_settings: list[str]) -> dict:
+    """Each MindSpore variant (name -> settings; the first is the harness as it is) and PyTorch take
+    turns, in an order reversed every round, `rounds` times: per worker, each turn's median step."""
     batch = SHAPES[image_size]
-    mindspore = Worker(sys.executable, "mindspore", image_size, batch, ms_settings)
-    torch = Worker(PEER_PYTHON, "torch", image_size, batch, torch_settings)
-    times = {"mindspore": [], "torch": []}
-    fastest = {"mindspore": float("inf"), "torch": float("inf")}
+    workers, failed = {}, {}
+    for name, settings in variants.items():
+        try:
+            workers[name] = Worker(sys.executable, "mindspore", image_size, batch, settings)
+        except WorkerDied as exc:  # a setting this MindSpore refuses: say so, try the others
+            failed[name] = str(exc)
+            print(f"  {name}: did not start ({exc})", flush=True)
+    variants = {name: settings for name, settings in variants.items() if name in workers}
+    workers["torch"] = Worker(PEER_PYTHON, "torch", image_size, batch, torch_settings)
+    times = {name: [] for name in workers}
+    fastest = {name: float("inf") for name in workers}
     try:
-        for _ in range(rounds):
-            for name, worker in (("mindspore", mindspore), ("torch", torch)):
-                step_times = worker.steps(steps)
+        for round_ in range(rounds):
+            for name in (list(workers) if round_ % 2 == 0 else list(reversed(workers))):
+                step_times = workers[name].steps(steps)
                 times[name].append(statistics.median(step_times))
                 fastest[name] = min(fastest[name], *step_times)
     finally:
-        mindspore.close()
-        torch.close()
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    ratios = [m / t for m, t in zip(times["mindspore"], times["torch"])]
-    return {"image_size": image_size, "batch": batch, "mindspore_ms": medians["mindspore"],
-            "torch_ms": medians["torch"], "ratio": medians["mindspore"] / medians["torch"],
-            "round_ratios": ratios, "frameworks": [mindspore.hello["ready"], torch.hello["ready"]],
-            "fastest_ratio": fastest["mindspore"] / fastest["torch"], "fastest": fastest}
+        for worker in workers.values():
+            worker.close()
+    base = next(iter(variants))
+    return {"image_size": image_size, "batch": batch, "frameworks": {n: w.hello["ready"] for n, w in workers.items()},
+            "did_not_start": failed,
+            "median_ms": {name: statistics.median(values) for name, values in times.items()},
+            "fastest_ms": fastest, "turns_ms": times,
+            # paired per round: a variant's turn over the harness's turn in the same round
+            "over_harness": {name: statistics.median(v / b for v, b in zip(times[name], times[base]))
+                             for name in variants},
+            "over_torch": {name: statistics.median(v / t for v, t in zip(times[name], times["torch"]))
+                           for name in variants}}
+
+
+def report(result: dict) -> list[str]:
+    lines = [f"{result['image_size']} px, batch {result['batch']} "
+             f"({', '.join(sorted(set(result['frameworks'].values())))}):"]
+    for name, median in result["median_ms"].items():
+        line = f"  {name:32s} median {median:9.1f} ms/step, fastest {result['fastest_ms'][name]:9.1f}"
+        if name in result["over_torch"]:
+            line += (f"; over PyTorch x{result['over_torch'][name]:.2f} (paired turns), "
+                     f"x{result['fastest_ms'][name] / result['fastest_ms']['torch']:.2f} (fastest steps)")
+            if name != next(iter(result["over_harness"])):
+                line += f"; over the harness's setting x{result['over_harness'][name]:.3f}"
+        lines.append(line)
+    return lines
 
 
 def settings_of(pairs: list[str]) -> dict:
@@ -201,7 +240,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=0, help="steps per turn; default 5 at 32 px, 2 at 224 px")
     parser.add_argument("--ms-setting", action="append", default=[], help=f"one of {', '.join(MS_SETTINGS)}=VALUE")
+    parser.add_argument("--ms-variant", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="a MindSpore setting to try beside the harness's, in its own worker (repeatable)")
     parser.add_argument("--torch-setting", action="append", default=[], help="channels_last=1")
+    parser.add_argument("--json", help="append each size's figures to this file, one JSON line")
     args = parser.parse_args()
     if args.worker == "torch":
         torch_worker(args.image_size, args.batch, settings_of(args.torch_setting))
@@ -212,15 +254,15 @@ def main() -> int:
     if subprocess.run([PEER_PYTHON, "-c", "import torch"], capture_output=True).returncode != 0:
         print(f"skipped: no PyTorch under {PEER_PYTHON} (Debian: apt-get install python3-torch)")
         return 0
+    variants = {"mindspore (harness)": args.ms_setting}
+    for variant in args.ms_variant:
+        variants[f"mindspore {variant}"] = [*args.ms_setting, *variant.split(",")]
     for size in map(int, args.sizes.split(",")):
-        result = sitting(size, args.rounds, args.steps or (5 if size == 32 else 2), args.ms_setting,
-                         args.torch_setting)
-        print(f"{size} px, batch {result['batch']}: MindSpore {result['mindspore_ms']:.1f} ms/step, PyTorch "
-              f"{result['torch_ms']:.1f} ms/step, ratio {result['ratio']:.2f}; fastest steps "
-              f"{result['fastest']['mindspore']:.1f} vs {result['fastest']['torch']:.1f} ms, ratio "
-              f"{result['fastest_ratio']:.2f} (per round: "
-              f"{', '.join(f'{r:.2f}' for r in result['round_ratios'])}; {' vs '.join(result['frameworks'])}"
-              f"{'; ms settings ' + ' '.join(args.ms_setting) if args.ms_setting else ''})", flush=True)
+        result = sitting(size, args.rounds, args.steps or (5 if size == 32 else 2), variants, args.torch_setting)
+        print("\n".join(report(result)), flush=True)
+        if args.json:
+            with open(args.json, "a") as out:
+                out.write(json.dumps(result) + "\n")
     return 0
 
 
