@@ -86,9 +86,9 @@ def cpu_ticks() -> tuple[int, int, int] | None:
 
 def _wait_for_step(run_context) -> None:
     """Block until the step's outputs are on the host, so a step's time is its own."""
-    from harness.callbacks import _as_float
+    from harness.callbacks import loss_value
 
-    _as_float(run_context.original_args().net_outputs)
+    loss_value(run_context.original_args().net_outputs)
 
 
 class StepCounter:

@@ -75,7 +75,7 @@ class TrainTimer(Callback):
     def on_train_epoch_end(self, run_context):
         seconds = time.perf_counter() - self._start - (self.off_clock() - self._off_clock_at_start)
         params = run_context.original_args()
-        loss = _as_float(params.net_outputs)
+        loss = loss_value(params.net_outputs)
         lr = None
         if self.learning_rates is not None and params.optimizer is not None:
             step = int(params.optimizer.global_step.asnumpy()[0])
@@ -199,7 +199,8 @@ class StopOnInterrupt(Callback):
         raise KeyboardInterrupt
 
 
-def _as_float(outputs) -> float:
+def loss_value(outputs) -> float:
+    """A step's loss on the host (waiting for the step): the first output of a loss-scaled cell's tuple."""
     if isinstance(outputs, (tuple, list)):
         outputs = outputs[0]
     if isinstance(outputs, ms.Tensor):

@@ -147,20 +147,20 @@ def check(new: dict, baseline: dict, tolerances: Tolerances, gate_speed: bool,
                           "make the baseline from a run with the train phase, or pass --no-speed")
         if now.ms_per_step is None and succeeded:
             raise missing(new_origin, MS_PER_STEP, "run the suite with the train phase, or pass --no-speed")
-        state = machine_state_differs(new, baseline)
+        state, normalised = machine_state_differs(new, baseline), _normalised_note(old, now, new, baseline)
         if now.ms_per_step is None:
             pass  # a failed run without timed steps: its status is the regression
         elif state:
             notes.append(f"speed: inconclusive ({state}): rerun on a quiet machine; ms/step baseline "
                          f"{old.ms_per_step:.2f}, new {now.ms_per_step:.2f} (x{now.ms_per_step / old.ms_per_step:.2f})"
-                         + _normalised_note(old, now, new, baseline))
+                         + (f"; {normalised}" if normalised else ""))
         else:
             slowdown = now.ms_per_step / old.ms_per_step
             findings.append(Finding("ms/step", f"{old.ms_per_step:.2f}", f"{now.ms_per_step:.2f}",
                                     f"may grow x{tolerances.ms_per_step_ratio:.2f}; now x{slowdown:.2f}",
                                     slowdown > tolerances.ms_per_step_ratio))
-            if _normalised_note(old, now, new, baseline):
-                notes.append("speed:" + _normalised_note(old, now, new, baseline).removeprefix(";"))
+            if normalised:
+                notes.append(f"speed: {normalised}")
     chosen = baseline.get("baseline_chosen")
     if gate_speed and isinstance(chosen, dict) and chosen.get("runs"):
         notes.append(f"speed baseline: the {chosen.get('chosen_by')} of {len(chosen['runs'])} runs "
@@ -172,7 +172,7 @@ def _normalised_note(old, now, new: dict, baseline: dict) -> str:
     """The step over the drift reference, shown (not gated) where both runs have it from one design."""
     if not (old.normalised_step and now.normalised_step and same_drift_reference(new, baseline)):
         return ""
-    return (f"; step over drift reference baseline {old.normalised_step:.3f}, new {now.normalised_step:.3f} "
+    return (f"step over drift reference baseline {old.normalised_step:.3f}, new {now.normalised_step:.3f} "
             f"(x{now.normalised_step / old.normalised_step:.2f}, not gated)")
 
 

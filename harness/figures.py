@@ -27,8 +27,7 @@ class Headline:
 
 def headline(record: dict) -> Headline:
     figures = record["figures"]
-    train = figures.get("train") if isinstance(figures.get("train"), dict) else {}
-    evaluated = figures.get("eval") if isinstance(figures.get("eval"), dict) else {}
+    train, evaluated = _train(record), _mapping(figures.get("eval"))
     return Headline(top1=_number(evaluated.get("top1")), ms_per_step=_number(train.get("ms_per_step_median")),
                     images_per_s=_number(train.get("images_per_s")), total_s=_number(figures.get("total_s")),
                     final_loss=_number(train.get("final_loss")),
