@@ -5,11 +5,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: bench test test-all benchmarks clean
 
-$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
+# pyproject.toml declares every dependency; the editable install serves the checkout as googlenet_bench.
+$(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-test.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
 bench: $(VENV)/.installed

@@ -5,16 +5,16 @@ A reader module provides:
   open_split(survey, split, sampler, num_parallel_workers) -> raw mindspore Dataset ("image", "label")
   image_ops(config, split) -> list  per-image transforms up to, not including, normalisation
   MEAN, STD                         per-channel normalisation on the 0..255 pixel scale
-Readers import what they share from datasets.base, never from this package's __init__.
+Readers import what they share from googlenet_bench.datasets.base, never from this package's __init__.
 """
 from __future__ import annotations
 
 import math
 
-from datasets import cifar10, digits, imagenet
-from datasets.base import (SPLITS, DataSplit, Survey, finish_pipeline, images_per_epoch, make_sampler, read_survey,
+from googlenet_bench.datasets import cifar10, digits, imagenet
+from googlenet_bench.datasets.base import (SPLITS, DataSplit, Survey, finish_pipeline, images_per_epoch, make_sampler, read_survey,
                            write_survey)
-from harness.errors import BenchError
+from googlenet_bench.harness.errors import BenchError
 
 
 def _reader(config: dict):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BenchError
+from googlenet_bench.harness.errors import BenchError
 
 SPLITS = ("train", "eval")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.base import Survey, require_data_dir
-from harness.errors import BenchError
+from googlenet_bench.datasets.base import Survey, require_data_dir
+from googlenet_bench.harness.errors import BenchError
 
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 EVAL_FILES = ("test_batch.bin",)

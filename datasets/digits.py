@@ -14,8 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from datasets.base import Survey
-from harness.errors import BenchError
+from googlenet_bench.datasets.base import Survey
+from googlenet_bench.harness.errors import BenchError
 
 CACHE_ENV = "GOOGLENET_BENCH_CACHE"
 FOLDER = "digits-v2"  # bump the version whenever the stored bytes change

@@ -10,8 +10,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from datasets.base import Survey, require_data_dir
-from harness.errors import BenchError
+from googlenet_bench.datasets.base import Survey, require_data_dir
+from googlenet_bench.harness.errors import BenchError
 
 LAYOUT = "DIR/train/<class>/*.JPEG and DIR/val/<class>/*.JPEG"
 FOLDERS = {"train": "train", "eval": "val"}

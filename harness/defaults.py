@@ -2,16 +2,16 @@
 
 They hold what is the same on every device (export through MindSpore, ONNX
 through onnxruntime, data-parallel start-up, msrun), so a backend implements
-only what differs on its device. Helpers for backend authors are in harness.kit.
+only what differs on its device. Helpers for backend authors are in googlenet_bench.harness.kit.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from harness import kit
-from harness.hookspecs import hookimpl
-from harness.types import PHASES, DatasetOptions
+from googlenet_bench.harness import kit
+from googlenet_bench.harness.hookspecs import hookimpl
+from googlenet_bench.harness.types import PHASES, DatasetOptions
 
 
 @hookimpl(trylast=True)
@@ -47,7 +47,7 @@ def bench_export_formats(config):
 
 @hookimpl(trylast=True)
 def bench_launcher(config, launch):
-    from harness.launch import MsrunLauncher
+    from googlenet_bench.harness.launch import MsrunLauncher
 
     return MsrunLauncher()
 

@@ -11,7 +11,7 @@ class BenchError(Exception):
 class RunFailed(Exception):
     """The run ended without a valid result (a rank died, the loss diverged, ...); exit 1.
 
-    `status` is what the record says (harness.types.STATUSES); `figures` are what was
+    `status` is what the record says (googlenet_bench.harness.types.STATUSES); `figures` are what was
     measured on the way, kept in the record."""
 
     exit_code = 1

@@ -3,7 +3,7 @@
 A backend is a module registered under the entry-point group
 ``googlenet_bench.backends``; the entry point's name is the backend's name
 (``--backend NAME``). During a run only the chosen backend's hooks, plus the
-core's defaults (``harness.defaults``, consulted last), are called, so a
+core's defaults (``googlenet_bench.harness.defaults``, consulted last), are called, so a
 backend implements just what differs on its device.
 
 Hooks marked ``firstresult`` take the first non-None answer.
@@ -28,7 +28,7 @@ def bench_describe():
 def bench_available():
     """Whether the device is usable on this machine.
 
-    Return ``harness.types.Availability(ok, reason)``; ``reason`` is one line
+    Return ``googlenet_bench.harness.types.Availability(ok, reason)``; ``reason`` is one line
     saying what is missing and how to get it (shown by ``bench.py backends`` and
     by the refusal of ``--backend NAME``). Required of every backend.
     """
@@ -38,7 +38,7 @@ def bench_available():
 def bench_device_setup(config, rank):
     """Select and configure the device for this process, before anything is built.
 
-    ``config`` is the resolved suite (a dict); ``rank`` is a ``harness.types.RankInfo``
+    ``config`` is the resolved suite (a dict); ``rank`` is a ``googlenet_bench.harness.types.RankInfo``
     (rank, local rank, world size, and the ranks on this machine: the CPU backend pins each
     rank to its own share of the cores here). In a rehearsal this is the host's hook, not the target's. Return a dict of the context settings applied; it is
     recorded under ``environment.device_context`` (each rank's in ``figures.ranks.per_rank``). Required of every backend.
@@ -53,17 +53,19 @@ def bench_config_defaults():
 
 @hookspec(firstresult=True)
 def bench_supported_phases(config):
-    """The phases this backend can run (a subset of ``harness.types.PHASES``);
+    """The phases this backend can run (a subset of ``googlenet_bench.harness.types.PHASES``);
     the default is all of them. An inference-only device returns fewer."""
 
 
 @hookspec(firstresult=True)
 def bench_launcher(config, launch):
     """How N ranks are started: return an object with ``name`` and
-    ``processes(worker_argv, launch, log_dir) -> list[harness.launch.ProcessSpec]``.
+    ``processes(worker_argv, launch, log_dir) -> list[googlenet_bench.harness.launch.ProcessSpec]``.
 
-    ``launch`` is a ``harness.launch.LaunchRequest`` (ranks, node placement,
-    rank table). The default is MindSpore's ``msrun``; a backend answers with
+    ``launch`` is a ``googlenet_bench.harness.launch.LaunchRequest`` (ranks, node placement,
+    rank table). ``worker_argv`` is the interpreter's arguments for one rank
+    (``["-m", "googlenet_bench", "--as-rank", ...]``): a launcher puts an interpreter before them.
+    The default is MindSpore's ``msrun``; a backend answers with
     another launcher when its device is started differently (e.g. the zoo's
     rank-table way on Ascend). Every launcher must give each rank RANK_ID,
     RANK_SIZE and DEVICE_ID in its environment.
@@ -93,13 +95,13 @@ def bench_distributed_init(config, rank):
 
 @hookspec(firstresult=True)
 def bench_amp(config):
-    """Mixed precision for training: return a ``harness.types.AmpSettings`` (data, not
+    """Mixed precision for training: return a ``googlenet_bench.harness.types.AmpSettings`` (data, not
     MindSpore objects: the core builds the loss-scale manager and gives the optimizer
     the matching loss scale, as the zoo does).
 
     ``config["amp_level"]`` is ``"auto"`` (the backend chooses) or an explicit
     level the backend must honour or refuse with ``BenchError``; likewise
-    ``config["loss_scale"]``. ``harness.kit.amp_settings`` builds one from the config.
+    ``config["loss_scale"]``. ``googlenet_bench.harness.kit.amp_settings`` builds one from the config.
     """
 
 
@@ -113,7 +115,7 @@ def bench_jit_level(config):
 
 @hookspec(firstresult=True)
 def bench_rehearse(recipe, config):
-    """Host a rehearsal: run another device's ``recipe`` (a ``harness.types.Recipe``) on this
+    """Host a rehearsal: run another device's ``recipe`` (a ``googlenet_bench.harness.types.Recipe``) on this
     backend's device, for a few steps, before cluster time is spent on it.
 
     Return ``(recipe_to_run, notes)``: the same recipe where this device can run it, else the

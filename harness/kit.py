@@ -2,7 +2,7 @@
 
 Probes return None when the thing is present, else one line saying what is
 missing; a backend joins the lines of what it needs. Nothing here is a hook:
-`harness.defaults` holds the default hook implementations.
+`googlenet_bench.harness.defaults` holds the default hook implementations.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import ctypes
 import glob
 from pathlib import Path
 
-from harness.errors import BenchError
-from harness.types import AMP_LEVELS, AmpSettings, DynamicScale
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.types import AMP_LEVELS, AmpSettings, DynamicScale
 
 
 def mindspore_plugins(pattern: str) -> list[Path]:

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import BenchError
-from harness.types import RankInfo
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.types import RankInfo
 
 # msrun's wait for every rank to join: each surveys the data first, about a minute per process
 # for ImageNet's 1.28 M files, longer when several ranks share a disk.
@@ -103,8 +103,13 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def interpreter_env() -> dict[str, str]:
-    # msrun starts "python script.py" from PATH: put this interpreter first.
+    # msrun starts its task ("python ...") from PATH: put this interpreter first.
     return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def msrun_interpreter() -> str:
+    """The interpreter name msrun runs as given (it accepts "python" and "python3" only): this one's."""
+    return "python3" if Path(sys.executable).name.startswith("python3") else "python"
 
 
 class MsrunLauncher:
@@ -140,7 +145,7 @@ class MsrunLauncher:
                 f"--log_dir={log_dir}", "--join=True", f"--cluster_time_out={node.cluster_timeout_s}",
                 # No rank has this id, so msrun starts no `tail -f` copies of the worker logs
                 # (each rank logs to its own file): they would outlive a killed msrun.
-                f"--tail_worker_log={ranks}", *worker_argv]
+                f"--tail_worker_log={ranks}", msrun_interpreter(), *worker_argv]
         ranks_here = list(range(first, first + local))
         return [ProcessSpec(argv=argv, env=interpreter_env(), log=log_dir / "msrun.log", ranks=ranks_here,
                             rank_logs={r: log_dir / f"worker_{r}.log" for r in ranks_here})]

@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 import pluggy
 
-from harness import defaults, hookspecs
-from harness.errors import BenchError, did_you_mean
-from harness.types import AmpSettings, Availability, DatasetOptions, RankInfo
+from googlenet_bench.harness import defaults, hookspecs
+from googlenet_bench.harness.errors import BenchError, did_you_mean
+from googlenet_bench.harness.types import AmpSettings, Availability, DatasetOptions, RankInfo
 
 ENTRY_POINT_GROUP = "googlenet_bench.backends"
 REQUIRED_HOOKS = ("bench_describe", "bench_available", "bench_device_setup")

@@ -1,4 +1,4 @@
-"""Suite definitions: YAML files in suites/, validated on load, overridable with --set.
+"""Suite definitions: YAML files in suites/ (package data of googlenet_bench), validated on load, overridable with --set.
 
 This module is long because the schema of every suite key, and its validation, is in one place.
 """
@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
-from harness.errors import BenchError, did_you_mean
-from harness.types import AMP_LEVELS, EXPORT_EXTENSIONS, LOSS_SCALES
+from googlenet_bench.harness.errors import BenchError, did_you_mean
+from googlenet_bench.harness.types import AMP_LEVELS, EXPORT_EXTENSIONS, LOSS_SCALES
 
 EXPORT_FORMATS = tuple(EXPORT_EXTENSIONS)
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,10 @@ SCHEMA: dict[str, Field] = {
 
 
 def known_suites() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(SUITES_DIR.glob("*.yaml"))}
+    """The suites this package ships, by name: `suites/*.yaml`, found as package data."""
+    shipped = resources.files("googlenet_bench").joinpath("suites")
+    return {Path(entry.name).stem: Path(str(entry)) for entry in sorted(shipped.iterdir(), key=lambda e: e.name)
+            if entry.name.endswith(".yaml")}
 
 
 def resolve_suite_path(name_or_path: str) -> Path:

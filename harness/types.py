@@ -51,7 +51,7 @@ class DynamicScale:
 
 @dataclass(frozen=True)
 class AmpSettings:
-    """Mixed precision and loss scaling as data; harness.training turns it into MindSpore objects.
+    """Mixed precision and loss scaling as data; googlenet_bench.harness.training.builder turns it into MindSpore objects.
 
     loss_scale: "none" (no manager: MindSpore is passed loss_scale_manager=None), "fixed"
     (FixedLossScaleManager(loss_scale_value, drop_overflow_update) and, when overflow steps

@@ -13,12 +13,12 @@ import types
 import numpy as np
 import pytest
 
-import backends.ascend310 as ascend310
-from backends.ascend310.lite import LiteModel
-from harness.errors import BenchError
-from harness.plugins import Backends
-from harness.types import RankInfo
-from harness.suites import load_suite
+import googlenet_bench.backends.ascend310 as ascend310
+from googlenet_bench.backends.ascend310.lite import LiteModel
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.plugins import Backends
+from googlenet_bench.harness.types import RankInfo
+from googlenet_bench.harness.suites import load_suite
 
 EVAL_IMAGES = 12
 
@@ -35,7 +35,7 @@ def digits_config():
 
 @pytest.fixture
 def eval_split(digits_config):
-    from datasets import build_split
+    from googlenet_bench.datasets import build_split
 
     return build_split(digits_config, "eval", num_parallel_workers=1)
 
@@ -197,8 +197,9 @@ def test_the_harness_refuses_an_ascend310_run_here_in_one_line(tiny_mindir, tmp_
 def test_the_harness_infer_phase_scores_the_lite_predictor(stand_in_lite, tiny_mindir, monkeypatch, tmp_path):
     import mindspore
 
-    from harness.plan import RunOptions, make_plan
-    from harness.run import execute
+    from googlenet_bench.harness.lifecycle.options import RunOptions
+    from googlenet_bench.harness.lifecycle.plan import make_plan
+    from googlenet_bench.harness.lifecycle.run import execute
 
     monkeypatch.setattr(ascend310, "device_problem", lambda: None)
     monkeypatch.setattr(ascend310, "lite_problem", lambda: None)
@@ -216,7 +217,7 @@ def test_the_harness_infer_phase_scores_the_lite_predictor(stand_in_lite, tiny_m
     assert single["queries"] == 64 and single["warmup_queries"] == 0 and single["mean_ms"] > 0
     assert [b["batch"] for b in offline["per_batch"]] == [1] and offline["capped_at_eval_batch"] == 1
     assert stand_in_lite.predictions == EVAL_IMAGES + (0 + 64) + (1 + offline["rounds"])
-    from datasets import build_split
+    from googlenet_bench.datasets import build_split
 
     images, labels = eval_arrays(build_split(load_suite("digits", options.overrides), "eval", num_parallel_workers=1))
     assert infer["correct_top1"] == int((net(mindspore.Tensor(images)).asnumpy().argmax(axis=1) == labels).sum())

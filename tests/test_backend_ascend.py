@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from backends import ascend
-from backends.ascend.rank_table import RankTableLauncher, load_rank_table
-from harness import kit
-from harness.errors import BenchError
-from harness.launch import LaunchRequest, MsrunLauncher, NodeSpec
-from harness.plugins import Backends
-from harness.training import loss_scale_manager
-from harness.types import RankInfo
-from harness.suites import load_suite
+from googlenet_bench.backends import ascend
+from googlenet_bench.backends.ascend.rank_table import RankTableLauncher, load_rank_table
+from googlenet_bench.harness import kit
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.launch import LaunchRequest, MsrunLauncher, NodeSpec
+from googlenet_bench.harness.plugins import Backends
+from googlenet_bench.harness.training.builder import loss_scale_manager
+from googlenet_bench.harness.types import RankInfo
+from googlenet_bench.harness.suites import load_suite
 from plugins.mindspore_api import Recorder, communication_init_problems, set_context_problems, set_device_problems
 
-WORKER_ARGV = ["bench.py", "--worker", "--suite", "imagenet-full", "--backend", "ascend"]
+WORKER_ARGV = ["-m", "googlenet_bench", "--worker", "--suite", "imagenet-full", "--backend", "ascend"]
 
 
 @pytest.fixture

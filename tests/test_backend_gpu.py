@@ -8,13 +8,13 @@ context, which are then checked against MindSpore's own argument checks.
 import numpy as np
 import pytest
 
-from backends import gpu
-from harness import kit
-from harness.errors import BenchError
-from harness.plugins import Backends
-from harness.training import loss_scale_manager
-from harness.types import RankInfo
-from harness.suites import load_suite
+from googlenet_bench.backends import gpu
+from googlenet_bench.harness import kit
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.plugins import Backends
+from googlenet_bench.harness.training.builder import loss_scale_manager
+from googlenet_bench.harness.types import RankInfo
+from googlenet_bench.harness.suites import load_suite
 from plugins.mindspore_api import (Recorder, communication_init_problems, set_context_problems,
                                    set_device_problems)
 

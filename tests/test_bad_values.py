@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from harness.checkpoints import RUN_FILE
-from harness.suites import load_suite
+from googlenet_bench.harness.results.checkpoints import RUN_FILE
+from googlenet_bench.harness.suites import load_suite
 from record_fixtures import REAL_RECORD, bench, make_record, write_record
 
 

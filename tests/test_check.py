@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from harness.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline, speed_gate_default, tolerances_of
-from harness.errors import BenchError
+from googlenet_bench.harness.reporting.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline, speed_gate_default, tolerances_of
+from googlenet_bench.harness.errors import BenchError
 from record_fixtures import bench, make_record, write_record
 
 REAL_TOP1 = 0.9722222222222222  # 350 / 360 in the real record

@@ -12,9 +12,9 @@ import textwrap
 import pytest
 
 from conftest import PROJECT_ROOT
-from harness.checkpoints import prune_checkpoints, save_run_file
-from harness.errors import BenchError
-from harness.record import write_json_atomic, write_record
+from googlenet_bench.harness.results.checkpoints import prune_checkpoints, save_run_file
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.record import write_json_atomic, write_record
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def test_a_bad_checkpoint_is_one_line_and_mindspores_log_lines_are_kept_back(tmp
     path = bad_checkpoint(tmp_path, good_checkpoint, kind)
     script = textwrap.dedent(f"""
         import sys
-        from harness.checkpoints import load_verified
-        from harness.errors import BenchError
+        from googlenet_bench.harness.results.checkpoints import load_verified
+        from googlenet_bench.harness.errors import BenchError
         try:
             load_verified({str(path)!r})
         except BenchError as exc:
@@ -62,7 +62,7 @@ def test_a_bad_checkpoint_is_one_line_and_mindspores_log_lines_are_kept_back(tmp
 
 
 def test_a_good_checkpoint_still_loads_and_stderr_works_after(good_checkpoint, capfd):
-    from harness.checkpoints import load_verified
+    from googlenet_bench.harness.results.checkpoints import load_verified
 
     assert set(load_verified(good_checkpoint)) == {"weight", "bias"}
     print("still here", file=sys.stderr)
@@ -71,7 +71,7 @@ def test_a_good_checkpoint_still_loads_and_stderr_works_after(good_checkpoint, c
 
 @pytest.mark.bad_input
 def test_a_missing_checkpoint_or_a_directory_is_one_line(tmp_path):
-    from harness.checkpoints import load_verified
+    from googlenet_bench.harness.results.checkpoints import load_verified
 
     with pytest.raises(BenchError, match=r"cannot be read \(No such file or directory\)$"):
         load_verified(tmp_path / "none.ckpt")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.compare import (COMPARE_ROWS, MISSING, ZOO_REFERENCE, compare, load_zoo_reference, render,
+from googlenet_bench.harness.reporting.compare import (COMPARE_ROWS, MISSING, ZOO_REFERENCE, compare, load_zoo_reference, render,
                              unlike)
-from harness.report import ROW_LABELS
+from googlenet_bench.harness.reporting.report import ROW_LABELS
 from record_fixtures import PROJECT_ROOT, bench, make_record, write_record
 
 SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "zoo_published.yaml"
@@ -161,5 +161,5 @@ def test_cli_says_unlike_plainly_and_errors_in_one_line(tmp_path):
 
 
 def test_reference_file_is_package_data_read_by_path():
-    assert ZOO_REFERENCE == Path(__import__("harness").__file__).parent / "reference" / "zoo_published.yaml"
+    assert ZOO_REFERENCE == Path(__import__("googlenet_bench.harness.reporting", fromlist=["compare"]).__file__).parent / "reference" / "zoo_published.yaml"
     assert ZOO_REFERENCE.is_file()

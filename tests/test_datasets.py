@@ -12,9 +12,9 @@ import pytest
 
 from conftest import (CIFAR_FILES, CIFAR_RECORD_BYTES, CIFAR_RECORDS, IMAGENET_CLASSES, IMAGENET_TRAIN_PER_CLASS,
                       IMAGENET_VAL_PER_CLASS, PROJECT_ROOT, cifar_records)
-from datasets import build_split, cifar10, digits, validate_data
-from harness.errors import BenchError
-from harness.suites import SCHEMA
+from googlenet_bench.datasets import build_split, cifar10, digits, validate_data
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.suites import SCHEMA
 
 ZOO_CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465])
 ZOO_CIFAR_STD = np.array([0.2023, 0.1994, 0.2010])
@@ -252,7 +252,7 @@ def raw_rows(survey, split) -> list[tuple[bytes, int]]:
     """What the reader's source yields before any transform, in order: (file bytes, label)."""
     import mindspore.dataset as ds
 
-    from datasets import imagenet
+    from googlenet_bench.datasets import imagenet
 
     raw = imagenet.open_split(survey, split, ds.SequentialSampler(), 1)
     return [(image.tobytes(), int(label)) for image, label in raw.create_tuple_iterator(output_numpy=True, num_epochs=1)]
@@ -272,7 +272,7 @@ def test_imagenet_corrupt_images_fail_before_training_naming_the_first(imagenet_
 
 @pytest.mark.bad_input
 def test_imagenet_corrupt_images_skipped_are_counted_and_left_out(imagenet_corrupt, imagenet_dir):
-    from datasets import imagenet
+    from googlenet_bench.datasets import imagenet
 
     config = imagenet_config(imagenet_corrupt, batch_size=4, eval_batch_size=4, corrupt_images="skip")
     validate_data(config)
@@ -384,7 +384,7 @@ def test_convert_digits_that_loses_the_race_uses_the_winners_folder(tmp_path, mo
 RACER = """
 import sys, time
 from pathlib import Path
-from datasets.digits import convert_digits
+from googlenet_bench.datasets.digits import convert_digits
 import mindspore.mindrecord, sklearn.model_selection  # pay the imports before the start line
 cache, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 (cache / me).touch()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import run_bench
-from harness.errors import BenchError
-from harness.exported import check_exported_model
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.measure.exported import check_exported_model
 
 DIGITS_SHAPE = "(N,3,32,32)"  # the digits suite's image_size is 32
 
@@ -103,6 +103,6 @@ def test_bench_infers_from_a_fitting_model_through_the_check(exported, tmp_path)
 
 
 def current_umask() -> int:
-    from harness.record import current_umask as umask
+    from googlenet_bench.harness.results.record import current_umask as umask
 
     return umask()

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import PROJECT_ROOT, SHORT_DIGITS, run_bench
-from harness.errors import BenchError
-from harness.record import RecordMoved, read_record, write_record
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.record import RecordMoved, read_record, write_record
 
 SMALL = ("--set", "min_top1=null", "--set", "train_samples=128", "--set", "eval_samples=64", "--set", "ckpt_every_epochs=1",
          "--set", "export_formats=[MINDIR]")
@@ -76,7 +76,7 @@ def test_ctrl_c_stops_at_an_epoch_with_a_record_and_a_checkpoint_and_resumes(tmp
 
 @pytest.mark.fault
 def test_a_record_that_cannot_be_written_goes_to_the_fallback_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr("harness.record.fallback_record_dir", lambda: tmp_path / "fallback")
+    monkeypatch.setattr("googlenet_bench.harness.results.record.fallback_record_dir", lambda: tmp_path / "fallback")
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
     record = {"schema": 1, "suite": "digits", "backend": "cpu", "status": "success", "config": {}, "environment": {},
@@ -90,11 +90,11 @@ def test_a_record_that_cannot_be_written_goes_to_the_fallback_and_says_so(tmp_pa
 
 @pytest.mark.fault
 def test_disk_full_while_writing_keeps_the_old_record_whole(tmp_path, monkeypatch):
-    import harness.record as record_module
+    import googlenet_bench.harness.results.record as record_module
 
     target = tmp_path / "run.json"
     write_record(target, {"old": True})
-    monkeypatch.setattr("harness.record.fallback_record_dir", lambda: tmp_path / "fallback")
+    monkeypatch.setattr("googlenet_bench.harness.results.record.fallback_record_dir", lambda: tmp_path / "fallback")
     real_fsync = record_module.os.fsync
 
     def full_disk(fd):
@@ -114,7 +114,8 @@ def test_too_little_disk_space_is_refused_before_training(tmp_path, monkeypatch)
     import shutil
     from collections import namedtuple
 
-    from harness.plan import RunOptions, make_plan
+    from googlenet_bench.harness.lifecycle.options import RunOptions
+    from googlenet_bench.harness.lifecycle.plan import make_plan
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 ** 9, 10 ** 9 - 10 ** 6, 10 ** 6))

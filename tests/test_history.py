@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from harness.errors import BenchError
-from harness.history import HEADERS, collect, history_row, plot
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.reporting.history import HEADERS, collect, history_row, plot
 from record_fixtures import bench, make_record, write_record
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -3,12 +3,12 @@ import os
 
 import pytest
 
-from backends import ascend, gpu
-from harness.cli import run_options, run_parser
-from harness.launch import DEFAULT_CLUSTER_TIMEOUT_S, LaunchRequest, MsrunLauncher, NodeSpec
-from harness.plugins import Backends
+from googlenet_bench.backends import ascend, gpu
+from googlenet_bench.harness.cli.main import run_options, run_parser
+from googlenet_bench.harness.launch import DEFAULT_CLUSTER_TIMEOUT_S, LaunchRequest, MsrunLauncher, NodeSpec
+from googlenet_bench.harness.plugins import Backends
 
-WORKER_ARGV = ["bench.py", "--as-rank"]
+WORKER_ARGV = ["-m", "googlenet_bench", "--as-rank"]
 
 
 def test_each_backend_says_how_many_ranks_this_machine_hosts(monkeypatch, tmp_path):
@@ -52,7 +52,7 @@ def test_a_multi_node_run_names_node_0_to_msrun(tmp_path):
 
 
 def test_a_multi_node_run_without_master_addr_is_refused(tmp_path):
-    from harness.errors import BenchError
+    from googlenet_bench.harness.errors import BenchError
 
     with pytest.raises(BenchError, match="--nodes 2 needs --master-addr"):
         msrun_argv(NodeSpec(nodes=2, master_port=8118), 4, tmp_path)

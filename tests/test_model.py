@@ -3,8 +3,8 @@ import pytest
 
 import mindspore as ms
 
-from model import GoogleNet, count_parameters
-from model.googlenet import STAGES, InceptionSpec
+from googlenet_bench.model import GoogleNet, count_parameters
+from googlenet_bench.model.googlenet import STAGES, InceptionSpec
 
 
 @pytest.mark.parametrize("classes, expected", [(10, 5_610_154), (1000, 6_624_904)])

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import PROJECT_ROOT, SHORT_DIGITS
-from harness.launch import free_port
+from googlenet_bench.harness.launch import free_port
 
 pytestmark = pytest.mark.slow
 

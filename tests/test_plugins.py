@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import hookdoc, hookspecs
-from harness.errors import BenchError
-from harness.plugins import REQUIRED_HOOKS, Backends
+from googlenet_bench.harness import hookdoc, hookspecs
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.plugins import REQUIRED_HOOKS, Backends
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("bench_"))
@@ -32,7 +32,7 @@ def test_every_hook_is_documented_in_its_spec_and_the_readme(name):
 @pytest.mark.parametrize("document", hookdoc.DOCUMENTS, ids=lambda path: path.name)
 def test_the_hook_tables_are_the_ones_the_hookspecs_generate(document):
     text = document.read_text(encoding="utf-8")
-    assert hookdoc.rendered(text) == text, f"{document.name} drifted from harness/hookspecs.py: python -m harness.hookdoc"
+    assert hookdoc.rendered(text) == text, f"{document.name} drifted from harness/hookspecs.py: python -m googlenet_bench.harness.hookdoc"
 
 
 def test_every_builtin_backend_implements_the_required_hooks():
@@ -86,13 +86,13 @@ def test_suites_command_lists_one_line_per_suite():
 
 
 def _call_every_hook(tmp_path) -> dict:
-    """Each hook called through the plugin manager's typed API (harness.plugins.Backend) on the cpu backend."""
+    """Each hook called through the plugin manager's typed API (googlenet_bench.harness.plugins.Backend) on the cpu backend."""
     import mindspore as ms
     import numpy as np
 
-    from harness.launch import LaunchRequest
-    from harness.suites import load_suite
-    from harness.types import AmpSettings, Recipe
+    from googlenet_bench.harness.launch import LaunchRequest
+    from googlenet_bench.harness.suites import load_suite
+    from googlenet_bench.harness.types import AmpSettings, Recipe
 
     backend, config = Backends().select("cpu"), load_suite("digits")
     net = ms.nn.SequentialCell([ms.nn.Flatten(), ms.nn.Dense(3 * 8 * 8, 10)])

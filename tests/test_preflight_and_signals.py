@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import PROJECT_ROOT, SHORT_DIGITS, run_bench
-from harness.record import read_record
+from googlenet_bench.harness.results.record import read_record
 
 SMALL = ("--set", "min_top1=null", "--set", "train_samples=128", "--set", "eval_samples=64",
          "--set", "ckpt_every_epochs=1", "--set", "export_formats=[MINDIR]")

@@ -1,4 +1,4 @@
-"""Progress within an epoch: the sink fed in chunks (harness/chunks.py) while epoch-level callbacks
+"""Progress within an epoch: the sink fed in chunks (harness/training/chunks.py) while epoch-level callbacks
 still see whole epochs, and the bars a person sees on a real pseudo-terminal."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-from harness.chunks import MIN_CHUNK_STEPS, WholeEpochs, chunk_steps
+from googlenet_bench.harness.training.chunks import MIN_CHUNK_STEPS, WholeEpochs, chunk_steps
 
 
 @pytest.mark.parametrize("steps, sink_mode, expected", [
@@ -109,7 +109,7 @@ def test_a_chunked_run_where_mindspore_does_not_sink_stops_at_its_first_step():
     import mindspore.nn as nn
     from mindspore.train import Model
 
-    from harness.errors import RunFailed
+    from googlenet_bench.harness.errors import RunFailed
 
     ms.set_context(mode=ms.GRAPH_MODE)  # on the CPU, the only device here (set_device fails once the runtime ran)
     rng = np.random.default_rng(0)

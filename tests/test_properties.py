@@ -16,10 +16,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import BenchError
-from harness.events import LOG_PREFIX, read_event_log
-from harness.record import SCHEMA_VERSION, read_record
-from harness.suites import SCHEMA, load_suite, parse_override
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.events import LOG_PREFIX, read_event_log
+from googlenet_bench.harness.results.record import SCHEMA_VERSION, read_record
+from googlenet_bench.harness.suites import SCHEMA, load_suite, parse_override
 
 EXAMPLES = 200
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -409,10 +409,10 @@ def _has(container, key) -> bool:
 
 def every_reader(record: dict, path: Path) -> None:
     """What report, compare, check, baseline and history do with a record, in every output format."""
-    from harness.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline
-    from harness.compare import compare, render
-    from harness.history import History, history_json, history_row
-    from harness.report import run_summary, zoo_table
+    from googlenet_bench.harness.reporting.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline
+    from googlenet_bench.harness.reporting.compare import compare, render
+    from googlenet_bench.harness.reporting.history import History, history_json, history_row
+    from googlenet_bench.harness.reporting.report import run_summary, zoo_table
 
     zoo_table([record])
     run_summary(record)
@@ -503,7 +503,7 @@ def test_a_record_wrong_inside_is_refused_naming_the_value(tmp_path, path, value
 def test_non_finite_figures_read_back_as_floats(tmp_path):
     import math
 
-    from harness.record import write_json_atomic
+    from googlenet_bench.harness.results.record import write_json_atomic
 
     path = write_json_atomic(tmp_path / "diverged.json", changed_inside(FULL_RECORD, [
         (("figures", "train", "final_loss"), math.inf), (("figures", "train", "ms_per_step_median"), math.nan)]))
@@ -521,8 +521,8 @@ RUN_FILE_PATHS = inner_paths(VALID_RUN_FILE)
 
 
 def read_run_file_or_one_line_error(scratch: Path, content: str):
-    from harness.checkpoints import RUN_FILE, read_run_file
-    from harness.suites import validate_config
+    from googlenet_bench.harness.results.checkpoints import RUN_FILE, read_run_file
+    from googlenet_bench.harness.suites import validate_config
 
     run_dir = scratch / "run"
     run_dir.mkdir(exist_ok=True)

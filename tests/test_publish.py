@@ -155,7 +155,7 @@ def test_unusable_input_exits_2_in_one_line_and_writes_nothing(case, results, tm
 
 
 def test_chart_axes_start_at_zero_and_end_on_a_round_value():
-    from harness.svgchart import Point, line_chart, nice_top
+    from googlenet_bench.harness.reporting.svgchart import Point, line_chart, nice_top
 
     assert nice_top(4138.4) == (6000, 2000) and nice_top(37.8) == (40, 10) and nice_top(7.0) == (8, 2)
     assert nice_top(0.0) == (1.0, 0.25)

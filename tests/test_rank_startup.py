@@ -6,17 +6,18 @@ import sys
 
 import pytest
 
-import datasets
-from datasets import digits, read_survey, write_survey
-from harness.errors import BenchError
-from harness.events import EventLog
-from harness.launch import LaunchRequest
-from harness.plan import RunOptions, make_plan
-from harness.ranks import RankFiles
-from harness.report import run_summary
-from harness.scaling import read_reference, scaling_figures
-from harness.state import RunState
-from harness.types import DatasetOptions
+from googlenet_bench import datasets
+from googlenet_bench.datasets import digits, read_survey, write_survey
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.events import EventLog
+from googlenet_bench.harness.launch import LaunchRequest
+from googlenet_bench.harness.lifecycle.options import RunOptions
+from googlenet_bench.harness.lifecycle.plan import make_plan
+from googlenet_bench.harness.lifecycle.ranks import RankFiles
+from googlenet_bench.harness.reporting.report import run_summary
+from googlenet_bench.harness.measure.scaling import read_reference, scaling_figures
+from googlenet_bench.harness.lifecycle.state import RunState
+from googlenet_bench.harness.types import DatasetOptions
 from record_fixtures import PROJECT_ROOT, make_record, write_record
 
 SHORT = ("epochs=1", "train_samples=256", "eval_samples=100")
@@ -48,7 +49,7 @@ def test_ranks_take_the_parents_survey_and_never_survey_the_data(tmp_path, surve
     write_survey(parent.survey, RankFiles(parent.run_dir).survey_path)  # as execute() does before launching
     rank_plan = make_plan(worker)
     assert rank_plan.survey == parent.survey and rank_plan.rank.local_world_size == 2
-    from harness import phases
+    from googlenet_bench.harness.lifecycle import phases
 
     state = RunState(events=EventLog(tmp_path / "events.log"), dataset_options=DatasetOptions(num_parallel_workers=1))
     found = phases.data(rank_plan, state)
@@ -57,7 +58,7 @@ def test_ranks_take_the_parents_survey_and_never_survey_the_data(tmp_path, surve
 
 
 def test_a_one_rank_run_surveys_once_for_plan_and_data_phase(tmp_path, survey_calls):
-    from harness import phases
+    from googlenet_bench.harness.lifecycle import phases
 
     plan = make_plan(RunOptions(overrides=SHORT, results_dir=tmp_path))
     state = RunState(events=EventLog(tmp_path / "events.log"), dataset_options=DatasetOptions(num_parallel_workers=1))
@@ -85,8 +86,8 @@ def test_a_survey_reads_back_as_it_was_written(tmp_path, imagenet_dir):
 
 PIN = """
 import os, sys
-from backends import cpu
-from harness.types import RankInfo
+from googlenet_bench.backends import cpu
+from googlenet_bench.harness.types import RankInfo
 context = cpu.pin_to_own_cores(RankInfo(rank=1, local_rank=1, world_size=2, local_world_size=2))
 threads = {tuple(sorted(os.sched_getaffinity(int(t)))) for t in os.listdir("/proc/self/task")}
 print(context["cpu_cores"], sorted(threads))

@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from harness.errors import BenchError
-from harness.events import EventLog
-from harness.record import SCHEMA_VERSION, read_record, write_json_atomic
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.events import EventLog
+from googlenet_bench.harness.results.record import SCHEMA_VERSION, read_record, write_json_atomic
 
 
 def minimal_record(**changes):
@@ -34,7 +34,7 @@ def test_writer_killed_mid_write_leaves_old_file_intact(tmp_path):
     # A writer that serialises a huge object slowly is SIGKILLed before it can finish.
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(os.getcwd())!r})
-        from harness.record import write_json_atomic
+        from googlenet_bench.harness.results.record import write_json_atomic
         class Slow:
             def __str__(self):
                 import time; time.sleep(30); return "x"

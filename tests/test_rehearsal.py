@@ -11,7 +11,7 @@ import math
 import pytest
 
 from conftest import run_bench
-from harness.record import read_record
+from googlenet_bench.harness.results.record import read_record
 
 pytestmark = pytest.mark.slow
 

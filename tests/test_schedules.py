@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.schedules import cifar10_step, cosine, learning_rates, step_decay
-from harness.suites import load_suite
+from googlenet_bench.harness.training.schedules import cifar10_step, cosine, learning_rates, step_decay
+from googlenet_bench.harness.suites import load_suite
 
 
 def test_cifar10_step_changes_exactly_at_30_60_80_percent_of_steps():

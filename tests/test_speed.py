@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from harness.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline, speed_gate_default
-from harness.errors import BenchError
-from harness.timing import UNSTABLE_IQR_OVER_MEDIAN, spread
+from googlenet_bench.harness.reporting.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline, speed_gate_default
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.measure.timing import UNSTABLE_IQR_OVER_MEDIAN, spread
 from record_fixtures import bench, make_record, write_record
 
 
@@ -25,7 +25,7 @@ def test_spread_gives_percentiles_dispersion_and_a_verdict_with_its_threshold():
 
 
 def test_the_train_timing_carries_the_fastest_epoch_and_the_spread():
-    from harness.callbacks import EpochFigures, timing_summary
+    from googlenet_bench.harness.training.callbacks import EpochFigures, timing_summary
 
     epochs = [EpochFigures(i + 1, 22, 22 * ms / 1000, 1.0) for i, ms in enumerate([500.0, 200.0, 210.0, 190.0])]
     summary = timing_summary(epochs)  # the first epoch holds the compile: left out
@@ -35,7 +35,7 @@ def test_the_train_timing_carries_the_fastest_epoch_and_the_spread():
 
 
 def test_drift_reference_divides_each_window_by_the_reference_timed_right_after_it():
-    from harness.calibration import EVERY_STEPS, DriftReference
+    from googlenet_bench.harness.training.calibration import EVERY_STEPS, DriftReference
 
     reference = DriftReference(64, 32)
     # (epoch, mean step ms of the window, reference ms): epoch 1 holds the compile; in epoch 3 the
@@ -59,7 +59,7 @@ def test_drift_reference_divides_each_window_by_the_reference_timed_right_after_
 @pytest.mark.bad_input
 @pytest.mark.parametrize("value", ["lots", "-1", "nan"])
 def test_the_slowdown_knob_refuses_a_value_that_is_not_a_count(value):
-    from harness.machine_profile import EXTRA_WORK_ENV, extra_work_per_step
+    from googlenet_bench.harness.measure.machine_profile import EXTRA_WORK_ENV, extra_work_per_step
 
     with pytest.raises(BenchError, match=EXTRA_WORK_ENV):
         extra_work_per_step({EXTRA_WORK_ENV: value})
@@ -151,8 +151,8 @@ def test_a_baseline_with_the_retired_normalised_tolerance_is_refused_in_one_line
 
 
 def test_the_profile_sets_the_isa_and_a_users_setting_wins(tmp_path):
-    from harness import machine_profile
-    from harness.types import DatasetOptions
+    from googlenet_bench.harness.measure import machine_profile
+    from googlenet_bench.harness.types import DatasetOptions
 
     environ = {"GOOGLENET_BENCH_CACHE": str(tmp_path)}
     settings = machine_profile.speed_settings(environ)
@@ -177,7 +177,7 @@ def test_the_profile_sets_the_isa_and_a_users_setting_wins(tmp_path):
 
 @pytest.mark.bad_input
 def test_a_broken_profile_is_one_line_naming_the_file_and_the_fix(tmp_path):
-    from harness import machine_profile
+    from googlenet_bench.harness.measure import machine_profile
 
     environ = {"GOOGLENET_BENCH_CACHE": str(tmp_path)}
     path = machine_profile.profile_path(environ)
@@ -190,7 +190,7 @@ def test_a_broken_profile_is_one_line_naming_the_file_and_the_fix(tmp_path):
 
 
 def test_tune_tries_avx2_first_and_avx512_only_where_the_cpu_has_it():
-    from harness.tune import isa_candidates
+    from googlenet_bench.harness.tuning.tune import isa_candidates
 
     assert isa_candidates({"avx2", "avx512f"}) == ["AVX2", "default", "AVX512_CORE"]
     assert isa_candidates({"avx2", "avx_vnni"}) == ["AVX2", "default"]
@@ -199,7 +199,7 @@ def test_tune_tries_avx2_first_and_avx512_only_where_the_cpu_has_it():
 
 
 def test_tune_keeps_a_faster_setting_only_past_the_noise_and_pairs_it_with_the_untuned_defaults(monkeypatch):
-    from harness import tune as tuning
+    from googlenet_bench.harness.tuning import tune as tuning
 
     # ms/step per candidate (isa, threads, workers), as the workers would measure them on this machine
     speeds = {("AVX2", 0, 0): 450.0, ("default", 0, 0): 560.0, ("AVX512_CORE", 0, 0): 3300.0,

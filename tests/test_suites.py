@@ -1,7 +1,7 @@
 import pytest
 
-from harness.errors import BenchError
-from harness.suites import SCHEMA, known_suites, load_suite, parse_override
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.suites import SCHEMA, known_suites, load_suite, parse_override
 
 
 def test_every_shipped_suite_loads_and_names_itself():

@@ -6,13 +6,13 @@ import time
 import numpy as np
 import pytest
 
-from harness.compare import compare
-from harness.errors import BenchError
-from harness.figures import time_to_target
-from harness.history import HEADERS, collect, history_row, plot
-from harness.report import run_summary, zoo_rows
-from harness.scenarios import Scenarios, image_pool, offline, single_stream
-from harness.suites import load_suite
+from googlenet_bench.harness.reporting.compare import compare
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.figures import time_to_target
+from googlenet_bench.harness.reporting.history import HEADERS, collect, history_row, plot
+from googlenet_bench.harness.reporting.report import run_summary, zoo_rows
+from googlenet_bench.harness.measure.scenarios import Scenarios, image_pool, offline, single_stream
+from googlenet_bench.harness.suites import load_suite
 from record_fixtures import bench, make_record, write_record
 
 EVAL_PAUSE_S = 0.25
@@ -52,7 +52,7 @@ def train_with_eval(epochs, every, target=None, stop=False):
     import mindspore.nn as nn
     from mindspore.train import Model
 
-    from harness.callbacks import EvalEvery, TrainTimer
+    from googlenet_bench.harness.training.callbacks import EvalEvery, TrainTimer
 
     net = slow_eval_net()
     train_data, eval_data = tiny_data(), tiny_data(count=16)

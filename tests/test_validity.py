@@ -8,10 +8,10 @@ import pytest
 
 from conftest import run_bench
 from test_rehearsal import assert_learns
-from harness.callbacks import DivergenceRule
-from harness.record import keep_record, read_record
-from harness.scoring import AgreementRule, Score
-from harness.suites import load_suite
+from googlenet_bench.harness.training.callbacks import DivergenceRule
+from googlenet_bench.harness.results.record import keep_record, read_record
+from googlenet_bench.harness.measure.scoring import AgreementRule, Score
+from googlenet_bench.harness.suites import load_suite
 
 
 def scored(predictions, labels) -> Score:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import glob
 import os
 
-from harness import kit
-from harness.errors import BenchError
-from harness.hookspecs import hookimpl
-from harness.types import Availability
+from googlenet_bench.harness import kit
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.hookspecs import hookimpl
+from googlenet_bench.harness.types import Availability
 
 CANN_FIX = "install the CANN toolkit matching MindSpore 2.10 and source its set_env.sh"
 COMMUNICATION = "hccl"
@@ -71,7 +71,7 @@ def bench_launcher(config, launch):
     # Without --rank-table this answers nothing, so the default (msrun) starts the ranks.
     if not launch.rank_table:
         return None
-    from backends.ascend.rank_table import RankTableLauncher
+    from googlenet_bench.backends.ascend.rank_table import RankTableLauncher
 
     return RankTableLauncher()
 

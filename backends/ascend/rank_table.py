@@ -18,8 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import BenchError
-from harness.launch import LaunchRequest, ProcessSpec
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.launch import LaunchRequest, ProcessSpec
 
 TABLE_KEYS = ("version", "server_count", "server_list", "status")
 SERVER_KEYS = ("server_id", "device")

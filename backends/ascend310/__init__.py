@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import importlib.util
 
-from backends.ascend310.lite import LITE_FIX, LiteModel, device_id
-from harness import kit
-from harness.errors import BenchError
-from harness.hookspecs import hookimpl
-from harness.types import Availability
+from googlenet_bench.backends.ascend310.lite import LITE_FIX, LiteModel, device_id
+from googlenet_bench.harness import kit
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.hookspecs import hookimpl
+from googlenet_bench.harness.types import Availability
 
 
 def lite_problem() -> str | None:

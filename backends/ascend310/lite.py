@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import BenchError
+from googlenet_bench.harness.errors import BenchError
 
 LITE_FIX = ("MindSpore Lite is not installed and is not on PyPI: download the mindspore_lite wheel "
             "for your CANN version from the MindSpore site and pip install it")

@@ -7,17 +7,17 @@ MindSpore on CPU.
 
 The oneDNN ISA cap (ONEDNN_MAX_CPU_ISA) is not set here: it is a fact about
 the machine, not the backend, so the core applies the machine's tuning profile
-(harness/machine_profile.py, `bench.py tune`) before this device set-up, for
+(harness/measure/machine_profile.py, `bench.py tune`) before this device set-up, for
 every backend that trains on this CPU. The value in effect is recorded.
 """
 from __future__ import annotations
 
 import os
 
-from harness.hookspecs import hookimpl
-from harness.kit import amp_settings
-from harness.record import cpu_model
-from harness.types import Availability, DatasetOptions
+from googlenet_bench.harness.hookspecs import hookimpl
+from googlenet_bench.harness.kit import amp_settings
+from googlenet_bench.harness.results.record import cpu_model
+from googlenet_bench.harness.types import Availability, DatasetOptions
 
 NO_DYNAMIC_LOSS_SCALE = "MindSpore's CPU runtime only takes no or a fixed loss scale"
 EXPORTS = ("MINDIR", "ONNX")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import ctypes
 import os
 
-from harness import kit
-from harness.errors import BenchError
-from harness.hookspecs import hookimpl
-from harness.types import Availability
+from googlenet_bench.harness import kit
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.hookspecs import hookimpl
+from googlenet_bench.harness.types import Availability
 
 CUDA_FIX = "install CUDA 11.6 (or 11.1) and cuDNN 8 and put their lib64 on LD_LIBRARY_PATH"
 COMMUNICATION = "nccl"

@@ -30,14 +30,14 @@ def pytest_ignore_collect(collection_path, config):
 def private_cache():
     """Overrides the tests' throw-away cache: benchmarks read the digits MindRecord from the real cache
     ($GOOGLENET_BENCH_CACHE or ~/.cache/googlenet-bench), as `bench.py` does."""
-    from datasets.digits import default_cache_dir
+    from googlenet_bench.datasets.digits import default_cache_dir
 
     yield default_cache_dir()
 
 
 @pytest.fixture(scope="session")
 def digits_config():
-    from harness.suites import load_suite
+    from googlenet_bench.harness.suites import load_suite
 
     return load_suite("digits")
 
@@ -46,9 +46,9 @@ def digits_config():
 def cpu_device(digits_config):
     """This machine's speed settings (its tuning profile, or the conservative default), then the CPU
     backend's own device set-up, as bench.py's set-up phase does, before any op runs."""
-    from harness.machine_profile import speed_settings
-    from harness.plugins import Backends
-    from harness.types import RankInfo
+    from googlenet_bench.harness.measure.machine_profile import speed_settings
+    from googlenet_bench.harness.plugins import Backends
+    from googlenet_bench.harness.types import RankInfo
 
     speed = speed_settings()
     speed.apply_environment()
@@ -60,7 +60,7 @@ def cpu_device(digits_config):
 
 @pytest.fixture(scope="session")
 def train_split(digits_config, cpu_device):
-    from datasets import build_split
+    from googlenet_bench.datasets import build_split
 
     backend, _ = cpu_device
     workers = backend.dataset_options(digits_config).num_parallel_workers

@@ -42,9 +42,9 @@ def bare_loop(config: dict) -> list[float]:
     import mindspore.nn as nn
     from mindspore.train import Callback, Model
 
-    from datasets import build_split
-    from harness.schedules import learning_rates
-    from model import GoogleNet
+    from googlenet_bench.datasets import build_split
+    from googlenet_bench.harness.training.schedules import learning_rates
+    from googlenet_bench.model import GoogleNet
 
     class EpochClock(Callback):
         def __init__(self):
@@ -72,9 +72,10 @@ def bare_loop(config: dict) -> list[float]:
 
 def harness_run(overrides: list[str], results_dir: Path) -> list[float]:
     """ms/step of each epoch after the first, as the harness's train phase records it."""
-    from harness.record import read_record
-    from harness.plan import RunOptions, make_plan
-    from harness.run import execute
+    from googlenet_bench.harness.results.record import read_record
+    from googlenet_bench.harness.lifecycle.options import RunOptions
+    from googlenet_bench.harness.lifecycle.plan import make_plan
+    from googlenet_bench.harness.lifecycle.run import execute
 
     options = RunOptions(suite=SUITE, backend=BACKEND, overrides=tuple(overrides), phases=("train",),
                          results_dir=results_dir)
@@ -173,7 +174,7 @@ class Overhead:
 
 
 def measure(rounds: int = 10, overrides: list[str] = ("epochs=3",)) -> Overhead:
-    from harness.suites import load_suite
+    from googlenet_bench.harness.suites import load_suite
 
     config = load_suite(SUITE, list(overrides))
     overhead = Overhead()

@@ -9,9 +9,9 @@ import mindspore as ms
 ms.set_context(mode=ms.GRAPH_MODE); ms.set_device("CPU")
 import mindspore.onnx
 import onnxruntime as ort
-from model import GoogleNet
-from harness.kit import OnnxPredictor
-from harness.scoring import predictor_of
+from googlenet_bench.model import GoogleNet
+from googlenet_bench.harness.kit import OnnxPredictor
+from googlenet_bench.harness.measure.scoring import predictor_of
 ms.set_seed(1)
 net = GoogleNet(10); net.set_train(False)
 x = np.random.default_rng(0).standard_normal((64, 3, 32, 32)).astype(np.float32)

@@ -88,7 +88,7 @@ def torch_worker(image_size: int, batch: int, settings: dict) -> None:
 
 def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
     sys.path.insert(0, str(PROJECT_ROOT))
-    from harness.machine_profile import speed_settings
+    from googlenet_bench.harness.measure.machine_profile import speed_settings
 
     speed = speed_settings()
     speed.apply_environment()  # before MindSpore loads, as bench.py's set-up phase does
@@ -96,10 +96,10 @@ def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
     import mindspore as ms
     import mindspore.nn as nn
 
-    from harness.plugins import Backends, RankInfo
-    from harness.suites import load_suite
-    from harness.training import build_loss, build_optimizer
-    from model import GoogleNet, count_parameters
+    from googlenet_bench.harness.plugins import Backends, RankInfo
+    from googlenet_bench.harness.suites import load_suite
+    from googlenet_bench.harness.training.builder import build_loss, build_optimizer
+    from googlenet_bench.model import GoogleNet, count_parameters
 
     config = load_suite("digits", [f"batch_size={batch}", f"image_size={image_size}"])
     Backends().select("cpu").device_setup(config, RankInfo())

@@ -50,8 +50,8 @@ def main() -> int:
     import mindspore as ms
     import mindspore.nn as nn
 
-    from harness.calibration import CalibrationWorkload
-    from model import GoogleNet
+    from googlenet_bench.harness.training.calibration import CalibrationWorkload
+    from googlenet_bench.model import GoogleNet
 
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("CPU")

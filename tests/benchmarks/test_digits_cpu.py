@@ -11,9 +11,9 @@ def test_train_step(benchmark, digits_config, train_split):
     import mindspore as ms
     import mindspore.nn as nn
 
-    from harness.schedules import learning_rates
-    from harness.training import build_loss, build_optimizer
-    from model import GoogleNet
+    from googlenet_bench.harness.training.schedules import learning_rates
+    from googlenet_bench.harness.training.builder import build_loss, build_optimizer
+    from googlenet_bench.model import GoogleNet
 
     ms.set_seed(digits_config["seed"])
     net = GoogleNet(digits_config["num_classes"])

@@ -10,9 +10,9 @@ default it changes; everything else is the core's default.
 """
 from __future__ import annotations
 
-from backends.cpu import bench_available, use_cpu  # noqa: F401  (bench_available: re-exported hook)
-from harness.hookspecs import hookimpl
-from harness.types import DatasetOptions
+from googlenet_bench.backends.cpu import bench_available, use_cpu  # noqa: F401  (bench_available: re-exported hook)
+from googlenet_bench.harness.hookspecs import hookimpl
+from googlenet_bench.harness.types import DatasetOptions
 
 KERNEL_THREADS = 2
 DATA_WORKERS = 1

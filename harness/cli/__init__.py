@@ -1,0 +1,1 @@
+"""The command line: a run's options and the other commands (`bench.py COMMAND`)."""

@@ -1,0 +1,46 @@
+"""Command-line parsing that keeps the one-line promise: a usage mistake is a BenchError (one line,
+exit 2), and values are refused while the command line is read."""
+from __future__ import annotations
+
+import argparse
+
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.types import PHASES
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (a BenchError: exit 2) instead of the whole usage block."""
+
+    def error(self, message: str):
+        raise BenchError(f"{' '.join(message.split())}; see `{self.prog} -h`")
+
+
+def whole_number(least: int, most: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < least or (most is not None and value > most):
+            bound = f"from {least} to {most}" if most is not None else f"at least {least}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+    return parse
+
+
+def non_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def phase_list(text: str) -> list[str]:
+    """`train,eval` -> ["train", "eval"]; a list naming no phase ("", ",,,") is refused, not read as "all"."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"names no phase ({text!r}): give some of {','.join(PHASES)}, "
+                                         "or leave --phases out for all")
+    return names
+
+
+PORT = whole_number(1, 65535)

@@ -1,0 +1,284 @@
+"""The commands besides a run (`bench.py COMMAND ...`) and their registry.
+
+Only argument parsing and printing live here; the work is in googlenet_bench.harness.reporting.compare, googlenet_bench.harness.reporting.check,
+googlenet_bench.harness.reporting.history and the other modules named in each command. Nothing here imports MindSpore.
+This module is long because every command's argument parsing sits in this one registry.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from googlenet_bench.harness.cli.arguments import OneLineParser
+from googlenet_bench.harness.errors import BenchError
+
+REFERENCES = ("zoo",)
+COMMANDS: dict = {}  # name -> (function(argv) -> exit code, one-line help)
+
+
+def command(name: str, help_text: str):
+    def register(fn):
+        COMMANDS[name] = (fn, help_text)
+        return fn
+    return register
+
+
+
+def _parser(name: str, description: str) -> argparse.ArgumentParser:
+    return OneLineParser(prog=f"bench.py {name}", description=description)
+
+
+def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
+    from googlenet_bench.harness.reporting.compare import FORMATS
+
+    parser.add_argument("--format", default=default, choices=FORMATS, help=f"output format; default {default}")
+
+
+def _add_tolerances(parser: argparse.ArgumentParser, default_from: str) -> None:
+    from googlenet_bench.harness.reporting.check import CLI_FLAGS
+
+    parser.add_argument(CLI_FLAGS["top1_drop"], dest="top1_drop", type=float, metavar="FRACTION",
+                        help=f"how far top-1 may fall, e.g. 0.02 = 2 percentage points (default: {default_from})")
+    parser.add_argument(CLI_FLAGS["ms_per_step_ratio"], dest="ms_per_step_ratio", type=float, metavar="RATIO",
+                        help=f"how much slower ms/step may get, new/old, e.g. 1.12 (default: {default_from})")
+
+
+@command("compare", "runs side by side in the zoo table's rows, with ratios against the first run")
+def cmd_compare(argv: list[str]) -> int:
+    from googlenet_bench.harness.reporting.compare import compare, load_zoo_reference, render
+    from googlenet_bench.harness.results.record import read_record
+
+    parser = _parser("compare", "Compare runs side by side: one column per run, then each run's ratios "
+                                "against the first (x = this run / run 1; top-1 in percentage points).")
+    parser.add_argument("records", nargs="+", metavar="RECORD", help="results/<run>.json; the first is the reference")
+    parser.add_argument("--reference", choices=REFERENCES,
+                        help="add published figures as columns: zoo = the MindSpore model zoo's README")
+    _add_format(parser, "github")
+    args = parser.parse_args(argv)
+    records = [read_record(path) for path in args.records]
+    reference = load_zoo_reference() if args.reference == "zoo" else None
+    print(render(compare(records, args.records, reference), args.format))
+    return 0
+
+
+@command("check", "the regression gate: a run against a baseline record; exit 1 on regression")
+def cmd_check(argv: list[str]) -> int:
+    from googlenet_bench.harness.reporting.check import SPEED_OFF_IN_CI, check, speed_gate_default, tolerances_of
+    from googlenet_bench.harness.results.record import read_record
+
+    parser = _parser("check", "Gate a run against a baseline: exit 0 no regression, 1 regression, 2 unusable input.")
+    parser.add_argument("record", help="the new run's results/<run>.json")
+    parser.add_argument("--baseline", required=True, help="baseline record, e.g. baselines/digits-cpu.json")
+    _add_tolerances(parser, "the baseline's tolerances")
+    parser.add_argument("--speed", action=argparse.BooleanOptionalAction, default=None,
+                        help="gate speed too: ms/step, when the machine was in the baseline's state "
+                             "(default: on, except when the CI env var is set)")
+    args = parser.parse_args(argv)
+    new, baseline = read_record(args.record), read_record(args.baseline)
+    tolerances = tolerances_of(baseline, args.baseline, top1_drop=args.top1_drop,
+                               ms_per_step_ratio=args.ms_per_step_ratio)
+    gate_speed = speed_gate_default() if args.speed is None else args.speed
+    verdict = check(new, baseline, tolerances, gate_speed, new_origin=args.record, baseline_origin=args.baseline,
+                    speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI)
+    for finding in verdict.findings:
+        print(finding.line())
+    for note in verdict.notes:
+        print(note)
+    regressions = verdict.regressions
+    summary = (f"{len(regressions)} regression{'s' * (len(regressions) != 1)}: "
+               + ", ".join(finding.figure for finding in regressions)) if regressions else "no regression"
+    print(f"check {args.record} against {args.baseline}: {summary}")
+    return 1 if regressions else 0
+
+
+@command("baseline", "make or refresh a baseline for `check` from a successful run's record")
+def cmd_baseline(argv: list[str]) -> int:
+    from googlenet_bench.harness.reporting.check import existing_tolerances, make_baseline, median_run, tolerances_of
+    from googlenet_bench.harness.results.record import read_record, write_json_atomic
+
+    parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances; of "
+                                 "several runs, the one with the median speed figure.")
+    parser.add_argument("record", nargs="+", help="a successful run's results/<run>.json; several runs of the same "
+                                                  "suite on this machine (3 or 5) make a steadier speed baseline")
+    parser.add_argument("--to", required=True, type=Path, help="baseline file to write, e.g. baselines/digits-cpu.json")
+    _add_tolerances(parser, "those already in --to, else 0.02 and 1.12")
+    args = parser.parse_args(argv)
+    if args.to.is_dir():
+        raise BenchError(f"--to {args.to} is a directory: give the baseline file, e.g. {args.to / 'digits-cpu.json'}")
+    blocking = next((parent for parent in args.to.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise BenchError(f"--to {args.to}: {blocking} is a file, not a directory: choose another path")
+    record, origin, chosen = median_run([(read_record(path), path) for path in args.record])
+    kept = {"tolerances": existing_tolerances(args.to)}
+    tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio)
+    try:
+        write_json_atomic(args.to, make_baseline(record, tolerances, origin, chosen))
+    except OSError as exc:
+        raise BenchError(f"--to {args.to}: cannot write it there ({exc.strerror or exc}): "
+                         "choose a writable path") from None
+    how = f" ({chosen['chosen_by']} of {len(args.record)} runs)" if chosen else ""
+    print(f"baseline {args.to}: {record['suite']} on {record['backend']} from {origin}{how} ({tolerances.describe()})")
+    return 0
+
+
+@command("history", "one line per run of a suite/backend in a results directory, oldest first; --plot FILE.png")
+def cmd_history(argv: list[str]) -> int:
+    from googlenet_bench.harness.reporting.compare import render_table
+    from googlenet_bench.harness.reporting.history import HEADERS, collect, history_json, history_row, plot, plot_target
+
+    parser = _parser("history", "The runs of one suite on one backend, oldest first, with their main figures.")
+    parser.add_argument("directory", help="a results directory, e.g. results/")
+    parser.add_argument("--suite", default="digits", help="suite name; default digits")
+    parser.add_argument("--backend", default="cpu", help="backend name; default cpu")
+    parser.add_argument("--plot", metavar="FILE", help="also write a PNG of top-1 and ms/step by run")
+    _add_format(parser, "plain")
+    args = parser.parse_args(argv)
+    if args.plot:
+        plot_target(args.plot)
+    history = collect(args.directory, args.suite, args.backend)
+    for reason in history.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(history_json(history), indent=2))
+    else:
+        print(render_table(HEADERS, [history_row(record) for _, record in history.runs], args.format))
+    if args.plot:
+        print(f"plot: {plot(history, args.plot)}", file=sys.stderr)
+    return 0
+
+
+@command("suites", "list the suites, one line each")
+def cmd_suites(argv: list[str]) -> int:
+    from googlenet_bench.harness.suites import suite_summaries
+
+    _parser("suites", "List the suites.").parse_args(argv)
+    rows = suite_summaries()
+    width = max(len(name) for name, _ in rows)
+    for name, description in rows:
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+@command("backends", "list the backend plugins, whether each device is usable here, and their hooks")
+def cmd_backends(argv: list[str]) -> int:
+    from tabulate import tabulate
+
+    from googlenet_bench.harness.plugins import Backends
+
+    parser = _parser("backends", "List the backend plugins.")
+    parser.add_argument("--hooks", action="store_true", help="also list the hooks each plugin implements")
+    args = parser.parse_args(argv)
+    backends = Backends()
+    rows = []
+    for name in backends.names():
+        backend = backends.select(name)
+        availability = backend.available()
+        row = [name, "yes" if availability.ok else "no", availability.reason, backend.describe()]
+        if args.hooks:
+            row.append(", ".join(h.removeprefix("bench_") for h in backends.hooks_of(name)))
+        rows.append(row)
+    headers = ["backend", "usable", "why", "device"] + (["hooks"] if args.hooks else [])
+    print(tabulate(rows, headers=headers, tablefmt="plain"))
+    return 0
+
+
+@command("report", "print the zoo table of a results record")
+def cmd_report(argv: list[str]) -> int:
+    from googlenet_bench.harness.results.record import read_record
+    from googlenet_bench.harness.reporting.report import run_summary, zoo_table
+
+    parser = _parser("report", "Print a results record as the zoo table.")
+    parser.add_argument("record", help="results/<run>.json")
+    parser.add_argument("--format", default="github", help="tabulate format: github, plain, pipe, ...")
+    args = parser.parse_args(argv)
+    record = read_record(args.record)
+    print(zoo_table([record], args.format))
+    print(run_summary(record))
+    return 0
+
+
+@command("fetch", "download and verify CIFAR-10; for ImageNet, how to get it and a check of your copy")
+def cmd_fetch(argv: list[str]) -> int:
+    from googlenet_bench.datasets.digits import default_cache_dir
+    from googlenet_bench.datasets.fetch import (CIFAR10_MD5, CIFAR10_URL, IMAGENET_HOW_TO, MD5_ENV, URL_ENV, check_imagenet,
+                               fetch_cifar10)
+
+    parser = _parser("fetch", "cifar10: download the binary release, check its MD5, unpack it whole and print "
+                              "the --data directory (exit 1: the network failed, run again to resume). "
+                              "imagenet: how to get it; --check DIR checks your copy and writes nothing.")
+    parser.add_argument("dataset", choices=("cifar10", "imagenet"))
+    parser.add_argument("--to", type=Path, help="cifar10: where to put cifar-10-batches-bin "
+                                                "(default: $GOOGLENET_BENCH_CACHE, else ~/.cache/googlenet-bench)")
+    parser.add_argument("--url", default=os.environ.get(URL_ENV) or CIFAR10_URL,
+                        help=f"cifar10: the archive's address, e.g. a mirror (default: ${URL_ENV}, else the official one)")
+    parser.add_argument("--md5", default=os.environ.get(MD5_ENV) or CIFAR10_MD5,
+                        help=f"cifar10: the archive's MD5 (default: ${MD5_ENV}, else the published {CIFAR10_MD5})")
+    parser.add_argument("--check", type=Path, metavar="DIR", help="imagenet: check the tree at DIR (train/, val/)")
+    args = parser.parse_args(argv)
+    if args.dataset == "imagenet":
+        if args.to:
+            raise BenchError("fetch imagenet downloads nothing, so it takes no --to: use --check DIR for your copy")
+        if not args.check:
+            print(IMAGENET_HOW_TO)
+            return 0
+        check = check_imagenet(args.check)
+        print(check.summary())
+        return 1 if check.problems else 0
+    if args.check:
+        raise BenchError("--check is for imagenet: fetch cifar10 verifies what it downloads by itself")
+    try:
+        fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5)
+    except KeyboardInterrupt:
+        print("interrupted: a partial download is kept; run the same command again to resume", file=sys.stderr)
+        return 130
+    print(f"CIFAR-10 {fetched.how}; run: python bench.py --suite cifar10-full --data {fetched.data}", file=sys.stderr)
+    print(fetched.data)  # alone on stdout, for scripts: --data "$(python bench.py fetch cifar10)"
+    return 0
+
+
+@command("publish", "a static HTML site of a results directory (tables, trend charts, environments, raw records)")
+def cmd_publish(argv: list[str]) -> int:
+    from googlenet_bench.harness.reporting.publish import publish
+
+    parser = _parser("publish", "Write a static HTML report of a results directory that opens from disk: one page "
+                                "per suite and backend, with the zoo table, the compare view, trend charts, each "
+                                "run's environment and its raw record.")
+    parser.add_argument("results", help="a results directory, e.g. results/ (its records, not its subfolders)")
+    parser.add_argument("--to", required=True, type=Path, help="the site's directory (new, empty, or an earlier site)")
+    args = parser.parse_args(argv)
+    site = publish(args.results, args.to)
+    for reason in site.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(f"site: {site.index.as_uri()} ({site.pages} page{'s' * (site.pages != 1)}, {site.runs} runs)")
+    return 0
+
+
+@command("tune", "measure this machine's speed settings (oneDNN ISA, kernel threads, data workers); keep a profile")
+def cmd_tune(argv: list[str]) -> int:
+    from googlenet_bench.harness.measure.machine_profile import profile_path, write_profile
+    from googlenet_bench.harness.plugins import Backends
+    from googlenet_bench.harness.suites import load_suite
+    from googlenet_bench.harness.tuning.tune import tune
+
+    parser = _parser("tune", "Measure, one process per candidate, the settings that change speed without changing "
+                             "the recipe, and write this machine's profile, which later runs apply.")
+    parser.add_argument("--backend", default="cpu", help="backend to train with; default cpu")
+    parser.add_argument("--suite", default="digits", help="suite whose network and data are timed; default digits")
+    parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch (2 timed epochs); default 8")
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        raise BenchError(f"--steps must be at least 1, got {args.steps}")
+    load_suite(args.suite)
+    Backends().select(args.backend).require_available()
+    path = profile_path()
+    print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
+    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps)
+    write_profile(path, settings, measurements, args.backend, args.suite, against_untuned)
+    gain = against_untuned["tuned_over_untuned"]
+    print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "
+          f"workers={settings['workers'] or 'default'}; ms/step x{gain:.2f} of the untuned defaults' "
+          f"(paired rounds: {', '.join(f'{r:.2f}' for r in against_untuned['ratios']) or 'none needed'})")
+    return 0

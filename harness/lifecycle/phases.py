@@ -1,0 +1,148 @@
+"""The phases but training (googlenet_bench.harness.lifecycle.train_phase): each a function of the plan and the state the
+phases share, returning the figures it measured. A result that is not valid adds a verdict."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.lifecycle.plan import Plan
+from googlenet_bench.harness.lifecycle.state import RunState, Verdict, mb
+from googlenet_bench.harness.types import EXPORT_EXTENSIONS
+
+
+def setup(plan: Plan, state: RunState) -> dict:
+    import mindspore as ms
+
+    from googlenet_bench.harness.results.checkpoints import freeze_backbone, load_pretrained
+    from googlenet_bench.model import GoogleNet, count_parameters
+
+    config, options = plan.config, plan.options
+    ms.set_seed(config["seed"])
+    plan.speed.apply_environment()  # the machine's speed settings, for every backend, before its first op
+    state.device_context = plan.device.device_setup(config, plan.rank)
+    plan.speed.apply_threads()
+    if plan.rank.world_size > 1:
+        state.device_context["communication"] = plan.device.distributed_init(config, plan.rank)
+        state.rank_report["communication"] = state.device_context["communication"]
+        state.rank_report["device_context"] = state.device_context  # e.g. the cores a CPU rank runs on
+    state.dataset_options = plan.speed.dataset_options(plan.device.dataset_options(config))
+    state.net = GoogleNet(config["num_classes"])
+    figures = {"parameters": count_parameters(state.net), "recipe": plan.recipe.describe(),
+               "amp_level": plan.recipe.amp.level, "loss_scale": plan.recipe.amp.loss_scale}
+    if plan.rehearsal:
+        figures["rehearsal"] = plan.rehearsal.describe(plan.recipe)
+    if options.checkpoint:
+        figures["loaded_checkpoint"] = load_pretrained(state.net, options.checkpoint, replace_head=False)
+    if options.pretrained:
+        figures["pretrained"] = load_pretrained(state.net, options.pretrained, config["transfer"])
+    if config["freeze_backbone"]:
+        figures["trainable_parameters"] = freeze_backbone(state.net)
+    return figures
+
+
+def data(plan: Plan, state: RunState) -> dict:
+    from googlenet_bench.datasets import build_split
+
+    config, rank, workers = plan.config, plan.rank, state.dataset_options.num_parallel_workers
+    state.survey = plan.survey  # surveyed once, in preflight (a rank: by its parent)
+    if "train" in plan.phases:
+        state.train_split = build_split(config, "train", rank=rank.rank, world_size=rank.world_size,
+                                        num_parallel_workers=workers, survey=state.survey)
+        if rank.world_size > 1:
+            fresh = build_split(config, "train", rank=rank.rank, world_size=rank.world_size,
+                                num_parallel_workers=workers, survey=state.survey)
+            state.rank_report["first_batch_sha256"] = _first_batch_digest(fresh.dataset)
+    from googlenet_bench.harness.lifecycle.train_phase import eval_every
+
+    evaluates_in_training = "train" in plan.phases and eval_every(config) is not None and rank.world_size == 1
+    if rank.is_main and (evaluates_in_training or any(p in plan.phases for p in ("eval", "infer"))):
+        state.eval_split = build_split(config, "eval", num_parallel_workers=workers, survey=state.survey)
+    splits = {"train": state.train_split, "eval": state.eval_split}
+    return {"data": {**{name: split.source if split else None for name, split in splits.items()},
+                     "skipped_corrupt": {name: split.skipped for name, split in splits.items() if split}}}
+
+
+def evaluate(plan: Plan, state: RunState) -> dict:
+    from googlenet_bench.harness.measure.scoring import predictor_of, score
+
+    config = plan.config
+    result = score(predictor_of(state.net), state.eval_split.dataset, config["num_classes"])
+    state.evaluated = result
+    figures = {**result.figures(), "batch_size": state.eval_split.batch_size}
+    state.events.log("eval_accuracy", result.top1, images=result.images)
+    floor = config["min_top1"]
+    if floor is not None:
+        figures["min_top1"] = floor
+        if result.top1 < floor:
+            state.verdicts.append(Verdict("below_target", (
+                f"top-1 {result.top1:.4f} is below the suite's floor min_top1={floor} "
+                f"({result.correct_top1}/{result.images}); a shortened run can pass --set min_top1=null")))
+    found = {"eval": figures}
+    if config["compare_scratch"]:
+        from googlenet_bench.harness.lifecycle.train_phase import train_from_scratch
+
+        found["transfer"] = train_from_scratch(plan, state, result.top1)
+    return found
+
+
+def export(plan: Plan, state: RunState) -> dict:
+    import mindspore as ms
+    import numpy as np
+
+    config = plan.config
+    size = config["image_size"]
+    batch = config["export_batch_size"] or config["eval_batch_size"] or config["batch_size"]
+    example = ms.Tensor(np.ones((batch, 3, size, size), dtype=np.float32))
+    state.net.set_train(False)
+    figures = {}
+    for file_format in plan.recipe.export_formats:
+        path = plan.device.export(state.net, example, file_format,
+                                  plan.run_dir / f"googlenet{EXPORT_EXTENSIONS[file_format]}")
+        if path is None:
+            raise BenchError(f"backend {plan.device.name!r} lists {file_format} but wrote nothing")
+        state.exports[file_format] = Path(path)
+        figures[file_format] = {"path": str(path), "mb": mb(Path(path)), "batch_size": batch}
+    return {"export": figures}
+
+
+def infer(plan: Plan, state: RunState) -> dict:
+    from googlenet_bench.harness.measure.scenarios import Scenarios, image_pool
+    from googlenet_bench.harness.measure.scoring import AgreementRule, score
+
+    targets = {**state.exports, **dict(plan.models)}
+    rule = AgreementRule.for_amp_level(plan.recipe.amp.level, plan.config)
+    scenarios = Scenarios.of(plan.config, state.eval_split.batch_size)
+    figures, inferred_any, pool = {}, False, None
+    for file_format, path in targets.items():
+        predict = plan.device.predictor(path, file_format, plan.config)
+        if predict is None:
+            figures[file_format] = {"skipped": f"backend {plan.device.name!r} cannot run {file_format}"}
+            continue
+        result = score(predict, state.eval_split.dataset, plan.config["num_classes"])
+        inferred_any = True
+        pool = image_pool(state.eval_split.dataset, scenarios.images_needed) if pool is None else pool
+        entry = {"path": str(path), **result.figures(), **scenarios.measure(predict, pool)}
+        if getattr(predict, "settings", None):  # how the runtime was set up, e.g. onnxruntime's session options
+            entry["runtime_settings"] = predict.settings
+        if state.evaluated is not None:
+            entry["agreement"] = rule.judge(state.evaluated, result)
+            entry["matches_eval"] = entry["agreement"]["agrees"]
+        figures[file_format] = entry
+        state.events.log("infer_accuracy", result.top1, format=file_format)
+    if not inferred_any:
+        raise BenchError(f"backend {plan.device.name!r} cannot infer from {', '.join(targets)}: "
+                         "give a --model in a format it runs, or leave infer out of --phases")
+    mismatched = [f for f, e in figures.items() if e.get("matches_eval") is False]
+    if mismatched:
+        detail = "; ".join(f"{f}: {figures[f]['agreement']['images_disagreeing']} images disagree, top-1 differs by "
+                           f"{figures[f]['agreement']['top1_diff']}" for f in mismatched)
+        state.verdicts.append(Verdict("export_mismatch", f"inference from {', '.join(mismatched)} disagrees with "
+                                                         f"eval beyond the rule ({rule.reason}): {detail}"))
+    return {"infer": figures}
+
+
+def _first_batch_digest(dataset) -> str:
+    """Hash of the first batch a rank's shard yields (a fresh pipeline with the run's seed)."""
+    images, labels = next(dataset.create_tuple_iterator(num_epochs=1, output_numpy=True))
+    return hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()

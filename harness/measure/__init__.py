@@ -1,0 +1,1 @@
+"""How figures are measured: step-time statistics, scoring, inference scenarios, scaling, speed settings."""

@@ -1,0 +1,1 @@
+"""Rendered from records alone: report, compare, check, history and the published site."""

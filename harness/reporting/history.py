@@ -1,0 +1,168 @@
+"""The runs of one suite on one backend in a results directory, oldest first: a trend, as lines and a plot."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from googlenet_bench.harness.results.figures import MISSING, accuracy_curve, headline, trained_epochs
+from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.record import read_record
+
+HEADERS = ["started", "run", "status", "commit", "epochs", "lr", "top-1", "ms/step", "to target", "images/s", "total",
+           "loss"]
+
+
+@dataclass
+class History:
+    suite: str
+    backend: str
+    runs: list[tuple[Path, dict]]  # (record file, record), oldest first
+    skipped: list[str]  # one line per file that is not a usable record
+
+
+def start_time(record: dict) -> str:
+    """The ISO start time ("" if absent or unreadable): records sort by it."""
+    started = record.get("started")
+    try:
+        datetime.fromisoformat(started)
+    except (TypeError, ValueError):
+        return ""
+    return started
+
+
+def run_order(run: tuple[Path, dict]) -> tuple[str, str]:
+    """Sort key of a (record file, record) pair: oldest first, then by run id."""
+    path, record = run
+    return start_time(record), record.get("run_id") or path.stem
+
+
+def read_records(directory: str | Path) -> tuple[list[tuple[Path, dict]], list[str]]:
+    """Every record in `directory` (not its subfolders), oldest first, and one line per .json file that is not one."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        problem = "is a file, not a directory" if directory.exists() else "not found"
+        raise BenchError(f"results directory {directory} {problem}: give the --results directory of your runs")
+    runs, skipped = [], []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            runs.append((path, read_record(path)))
+        except BenchError as exc:
+            skipped.append(str(exc))
+    return sorted(runs, key=run_order), skipped
+
+
+def collect(directory: str | Path, suite: str, backend: str) -> History:
+    """Every record of `suite` on `backend` in `directory` (not its subfolders), ordered by start time."""
+    found, skipped = read_records(directory)
+    runs = [(path, record) for path, record in found if record["suite"] == suite and record["backend"] == backend]
+    if not runs:
+        raise BenchError(f"no runs of suite {suite!r} on backend {backend!r} in {directory}: "
+                         f"run `bench.py --suite {suite} --backend {backend} --results {directory}`")
+    return History(suite, backend, runs, skipped)
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return MISSING if value is None else format(value, pattern)
+
+
+def history_row(record: dict) -> list[str]:
+    figures, config = headline(record), record["config"]
+    git = record["environment"].get("git") or {}
+    commit = (git.get("commit") or MISSING)[:7] + ("+" if git.get("dirty") else "")
+    started = start_time(record)
+    return [
+        datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M") if started else MISSING,
+        record.get("run_id") or MISSING,
+        record.get("status") or MISSING,
+        commit,
+        str(trained_epochs(record) or config.get("epochs") or MISSING),
+        str(config.get("lr_init", MISSING)),
+        MISSING if figures.top1 is None else f"{figures.top1 * 100:.2f}%",
+        _fmt(figures.ms_per_step, ".1f"),
+        _to_target(record, figures),
+        _fmt(figures.images_per_s, ".1f"),
+        MISSING if figures.total_s is None else f"{figures.total_s / 60:.2f} min",
+        _fmt(figures.final_loss, ".4f"),
+    ]
+
+
+def _to_target(record: dict, figures) -> str:
+    target = (record["figures"].get("train") or {}).get("target_top1")
+    if target is None:
+        return MISSING
+    reached = "not reached" if figures.time_to_target_s is None else f"{figures.time_to_target_s:.1f} s"
+    return f"{reached} ({target * 100:g}%)"
+
+
+def history_json(history: History) -> list[dict]:
+    """One object per run with the figures as numbers (None where absent)."""
+    return [{"record": str(path), "run_id": record.get("run_id"), "started": start_time(record) or None,
+             "status": record.get("status"), "config": {key: record["config"].get(key) for key in ("epochs", "lr_init")},
+             **asdict(headline(record))}
+            for path, record in history.runs]
+
+
+def plot_target(path: str | Path) -> Path:
+    """The --plot file, refused before any work if its directory does not exist."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise BenchError(f"--plot {path}: directory {path.parent} not found; create it or choose another path")
+    return path
+
+
+def plot(history: History, path: str | Path) -> Path:
+    """Top-1 (%) and ms/step by run, two panels sharing the run axis, and, when runs evaluated while
+    training, a third panel: each run's top-1 over its training clock (the accuracy curve), as a PNG."""
+    path = plot_target(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = [headline(record) for _, record in history.runs]
+    runs = list(range(1, len(figures) + 1))
+    nan = math.nan
+    top1 = [nan if f.top1 is None else f.top1 * 100 for f in figures]
+    ms_per_step = [nan if f.ms_per_step is None else f.ms_per_step for f in figures]
+    labels = [history_row(record)[0] for _, record in history.runs]
+
+    curves = [(label, accuracy_curve(record)) for label, (_, record) in zip(labels, history.runs)]
+    curves = [(label, curve) for label, curve in curves if curve]
+    fig = plt.figure(figsize=(6.4, 7.2 if curves else 4.8), dpi=100)
+    accuracy_axis = fig.add_subplot(3 if curves else 2, 1, 1)
+    speed_axis = fig.add_subplot(3 if curves else 2, 1, 2, sharex=accuracy_axis)
+    accuracy_axis.plot(runs, top1, marker="o", color="tab:green")
+    accuracy_axis.set_ylabel("top-1 (%)")
+    accuracy_axis.set_title(f"{history.suite} on {history.backend}: {len(runs)} run{'s' * (len(runs) != 1)}")
+    speed_axis.plot(runs, ms_per_step, marker="o", color="tab:blue")
+    speed_axis.set_ylabel("ms/step (median)")
+    speed_axis.set_xticks(runs)
+    speed_axis.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
+    axes = [accuracy_axis, speed_axis]
+    if curves:
+        axes.append(_curve_panel(fig.add_subplot(3, 1, 3), curves, history.runs))
+    for axis in axes:
+        axis.grid(True, alpha=0.3)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as exc:
+        raise BenchError(f"--plot {path}: cannot write it ({exc.strerror})") from None
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _curve_panel(axis, curves: list[tuple[str, list[dict]]], runs) -> object:
+    """Top-1 (%) against seconds of training (evaluation excluded), one line per run; the target as a dashed line."""
+    for label, curve in curves:
+        axis.plot([p["train_s"] for p in curve], [p["top1"] * 100 for p in curve], marker=".", label=label)
+    targets = {(record["figures"].get("train") or {}).get("target_top1") for _, record in runs} - {None}
+    for target in targets:
+        axis.axhline(target * 100, linestyle="--", color="grey", linewidth=1)
+    axis.set_xlabel("training time (s, evaluation excluded)")
+    axis.set_ylabel("top-1 (%)")
+    axis.legend(fontsize=6, loc="lower right")
+    return axis

@@ -1,0 +1,1 @@
+"""The files a run writes and the readers read back: records, event logs, checkpoints, figures."""

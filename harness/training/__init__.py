@@ -1,0 +1,1 @@
+"""The training machinery: the Model built from the recipe, its callbacks, chunks, progress, schedules."""
