@@ -1,63 +1,83 @@
-"""The hooks a backend plugin implements.
+"""The hooks a backend plugin implements: the one definition of the contract.
 
-A backend is a module registered under the entry-point group
-``googlenet_bench.backends``; the entry point's name is the backend's name
-(``--backend NAME``). During a run only the chosen backend's hooks, plus the
-core's defaults (``googlenet_bench.harness.defaults``, consulted last), are called, so a
-backend implements just what differs on its device.
+A backend is a module registered under the entry-point group ``googlenet_bench.backends``; the
+entry point's name is the backend's name (``--backend NAME``). Its functions are marked with
+``@googlenet_bench.hookimpl`` and name only the arguments they read.
 
-Hooks marked ``firstresult`` take the first non-None answer.
+Each spec below says, once, everything the rest of the harness derives: its arguments and
+docstring (the generated hook table in the docs), whether every backend must implement it
+(``REQUIRED_HOOKS``, checked when a backend is selected), and how answers combine. The typed
+facade the core calls (``googlenet_bench.harness.plugins.Backend``) is built from these specs, and
+the core's defaults (``googlenet_bench.harness.defaults``) implement the same names, consulted last.
+Adding a hook is one spec here, plus its default there if it has one.
+
+Single dispatch, said plainly: during a run only the chosen backend's hooks and the core's
+defaults are called (the other installed backends are cut out of every call), and all hooks but
+``bench_record_metadata`` take the first answer that is not None. pluggy is kept as the registry
+and entry-point loader, and for what a set of hooks gives over a class: a backend implements only
+what differs on its device, in plain functions, and a hook added to the contract later needs no
+change in any existing backend (a base class would too, but would tie plugins to its inheritance
+and its constructor; pytest's and llm's plugins are module-level hook functions for the same reason).
 """
 from __future__ import annotations
 
 import pluggy
 
-hookspec = pluggy.HookspecMarker("googlenet_bench")
+_spec_marker = pluggy.HookspecMarker("googlenet_bench")
 hookimpl = pluggy.HookimplMarker("googlenet_bench")
 
 
-@hookspec(firstresult=True)
+def hookspec(*, required: bool = False, merge: bool = False):
+    """A hook of the contract. ``required``: every backend implements it. ``merge``: every
+    implementation answers and the caller merges the answers; otherwise the first answer counts."""
+    def mark(function):
+        function.required = required
+        function.merge = merge
+        return _spec_marker(firstresult=not merge)(function)
+    return mark
+
+
+@hookspec(required=True)
 def bench_describe():
     """One line saying what this backend runs on, e.g. ``"CPU (x86-64, MindSpore GRAPH mode)"``.
 
-    Required of every backend.
     """
 
 
-@hookspec(firstresult=True)
+@hookspec(required=True)
 def bench_available():
     """Whether the device is usable on this machine.
 
     Return ``googlenet_bench.harness.types.Availability(ok, reason)``; ``reason`` is one line
     saying what is missing and how to get it (shown by ``bench.py backends`` and
-    by the refusal of ``--backend NAME``). Required of every backend.
+    by the refusal of ``--backend NAME``).
     """
 
 
-@hookspec(firstresult=True)
+@hookspec(required=True)
 def bench_device_setup(config, rank):
     """Select and configure the device for this process, before anything is built.
 
     ``config`` is the resolved suite (a dict); ``rank`` is a ``googlenet_bench.harness.types.RankInfo``
     (rank, local rank, world size, and the ranks on this machine: the CPU backend pins each
     rank to its own share of the cores here). In a rehearsal this is the host's hook, not the target's. Return a dict of the context settings applied; it is
-    recorded under ``environment.device_context`` (each rank's in ``figures.ranks.per_rank``). Required of every backend.
+    recorded under ``environment.device_context`` (each rank's in ``figures.ranks.per_rank``).
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_config_defaults():
     """Suite values this device needs unless the user sets them with --set,
     e.g. ``{"eval_batch_size": 1}`` for a batch-1 inference device. Default: none."""
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_supported_phases(config):
     """The phases this backend can run (a subset of ``googlenet_bench.harness.types.PHASES``);
     the default is all of them. An inference-only device returns fewer."""
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_launcher(config, launch):
     """How N ranks are started: return an object with ``name`` and
     ``processes(worker_argv, launch, log_dir) -> list[googlenet_bench.harness.launch.ProcessSpec]``.
@@ -72,7 +92,7 @@ def bench_launcher(config, launch):
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_rank_capacity(config):
     """How many ranks this machine can host at once: an int, or None when unknown or unlimited
     (the default). ``--ranks`` above this machine's share (ranks // nodes) is refused before
@@ -83,7 +103,7 @@ def bench_rank_capacity(config):
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_distributed_init(config, rank):
     """Start the communication backend in this rank's process (``rank.world_size > 1``).
 
@@ -93,7 +113,7 @@ def bench_distributed_init(config, rank):
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_amp(config):
     """Mixed precision for training: return a ``googlenet_bench.harness.types.AmpSettings`` (data, not
     MindSpore objects: the core builds the loss-scale manager and gives the optimizer
@@ -105,7 +125,7 @@ def bench_amp(config):
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_jit_level(config):
     """The MindSpore jit level the network is compiled with (``"O1"`` turns on graph-kernel
     fusion, which the zoo uses on GPU), or None for MindSpore's default. The default answers
@@ -113,7 +133,7 @@ def bench_jit_level(config):
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_rehearse(recipe, config):
     """Host a rehearsal: run another device's ``recipe`` (a ``googlenet_bench.harness.types.Recipe``) on this
     backend's device, for a few steps, before cluster time is spent on it.
@@ -124,19 +144,19 @@ def bench_rehearse(recipe, config):
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_dataset_options(config):
     """Data pipeline settings for this device: return a ``DatasetOptions``
     (parallel workers, dataset sink mode). Sink only where MindSpore sinks: it trains
     without sink on CPU whatever it is asked, and a run that asks there fails at its first step."""
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_export_formats(config):
     """The export formats this device can write, in order (e.g. ``["MINDIR", "ONNX"]``)."""
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_export(net, example_input, file_format, path):
     """Write ``net`` in ``file_format`` to ``path`` (a ``pathlib.Path``), return the path written.
 
@@ -145,7 +165,7 @@ def bench_export(net, example_input, file_format, path):
     """
 
 
-@hookspec(firstresult=True)
+@hookspec()
 def bench_predictor(path, file_format, config):
     """Load an exported file for inference: return a callable mapping a float32
     numpy batch (N, C, H, W) to logits (N, classes) as numpy, or None when this
@@ -155,7 +175,12 @@ def bench_predictor(path, file_format, config):
     """
 
 
-@hookspec
+@hookspec(merge=True)
 def bench_record_metadata(config):
     """Extra facts for the results record's ``environment``: a dict. The selected backend
     and the core's defaults are called (other installed backends are not); their dicts merge."""
+
+
+SPECS = {name: function for name, function in dict(globals()).items()
+         if name.startswith("bench_") and callable(function)}
+REQUIRED_HOOKS = tuple(name for name, function in SPECS.items() if function.required)

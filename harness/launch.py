@@ -1,8 +1,9 @@
-"""Starting N ranks: launchers build the processes, the supervisor runs and watches them.
+"""Starting N ranks: the launch request, and the launchers that turn it into processes.
 
-Every launcher gives each rank the environment MindSpore's own launcher sets:
-RANK_ID, RANK_SIZE and DEVICE_ID (the local device), which `RankInfo.from_env`
-reads in the worker.
+A launcher builds the processes of this machine's ranks (msrun here; a backend may answer with its
+own, as the Ascend rank table does); the parent in `harness/lifecycle/ranks.py` starts and watches
+them. Every launcher gives each rank the environment MindSpore's own launcher sets: RANK_ID,
+RANK_SIZE and DEVICE_ID (the local device), which `rank_from_env` reads in the rank.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from pathlib import Path
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.types import RankInfo
 
-# msrun's wait for every rank to join: each surveys the data first, about a minute per process
-# for ImageNet's 1.28 M files, longer when several ranks share a disk.
+# How long msrun (or HCCL, with a rank table) waits for every rank to join. The parent surveys the
+# data once before the ranks start, so this covers start-up only; slow shared disks and large
+# clusters need the margin.
 DEFAULT_CLUSTER_TIMEOUT_S = 600
 
 

@@ -6,6 +6,7 @@ backend is installing a package, never a core edit.
 """
 from __future__ import annotations
 
+import inspect
 from types import ModuleType
 from typing import Any, Callable
 
@@ -13,10 +14,9 @@ import pluggy
 
 from googlenet_bench.harness import defaults, hookspecs
 from googlenet_bench.harness.errors import BenchError, did_you_mean
-from googlenet_bench.harness.types import AmpSettings, Availability, DatasetOptions, RankInfo
+from googlenet_bench.harness.hookspecs import REQUIRED_HOOKS
 
 ENTRY_POINT_GROUP = "googlenet_bench.backends"
-REQUIRED_HOOKS = ("bench_describe", "bench_available", "bench_device_setup")
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -58,68 +58,37 @@ class Backends:
 
 
 class Backend:
-    """One backend's hooks as typed methods, so the core never touches raw hook calls."""
+    """One backend's hooks as methods named after the specs (``backend.amp(config)`` calls
+    ``bench_amp``), built from ``hookspecs.SPECS``, so the core never touches raw hook calls and a new
+    hook needs no edit here. Arguments may be given by position, in the spec's order."""
 
     def __init__(self, name: str, caller: Callable[[str], Any]):
         self.name = name
         self._caller = caller
 
-    def _call(self, hook: str, **kwargs):
-        return self._caller(hook)(**kwargs)
+    def __getattr__(self, method: str):
+        spec = hookspecs.SPECS.get(f"bench_{method}")
+        if spec is None:
+            raise AttributeError(f"{type(self).__name__} has no hook {method!r} (hookspecs.py defines the hooks)")
+        parameters = list(inspect.signature(spec).parameters)
 
-    def describe(self) -> str:
-        return self._call("bench_describe")
+        def call(*args, **kwargs):
+            kwargs.update(zip(parameters, args))
+            answer = self._caller(spec.__name__)(**kwargs)
+            return _merged(answer) if spec.merge else answer
 
-    def available(self) -> Availability:
-        return self._call("bench_available")
+        call.__name__, call.__doc__ = method, spec.__doc__
+        return call
 
     def require_available(self) -> None:
         availability = self.available()
         if not availability.ok:
             raise BenchError(f"backend {self.name!r} is not usable here: {availability.reason}")
 
-    def device_setup(self, config: dict, rank: RankInfo) -> dict:
-        return self._call("bench_device_setup", config=config, rank=rank) or {}
 
-    def config_defaults(self) -> dict:
-        return dict(self._call("bench_config_defaults") or {})
-
-    def supported_phases(self, config: dict) -> list[str]:
-        return list(self._call("bench_supported_phases", config=config))
-
-    def launcher(self, config: dict, launch):
-        return self._call("bench_launcher", config=config, launch=launch)
-
-    def rank_capacity(self, config: dict) -> int | None:
-        return self._call("bench_rank_capacity", config=config)
-
-    def distributed_init(self, config: dict, rank: RankInfo) -> str:
-        return self._call("bench_distributed_init", config=config, rank=rank)
-
-    def amp(self, config: dict) -> AmpSettings:
-        return self._call("bench_amp", config=config)
-
-    def jit_level(self, config: dict) -> str | None:
-        return self._call("bench_jit_level", config=config)
-
-    def rehearse(self, recipe, config: dict):
-        return self._call("bench_rehearse", recipe=recipe, config=config)
-
-    def dataset_options(self, config: dict) -> DatasetOptions:
-        return self._call("bench_dataset_options", config=config)
-
-    def export_formats(self, config: dict) -> list[str]:
-        return list(self._call("bench_export_formats", config=config))
-
-    def export(self, net, example_input, file_format: str, path):
-        return self._call("bench_export", net=net, example_input=example_input,
-                          file_format=file_format, path=path)
-
-    def predictor(self, path, file_format: str, config: dict):
-        return self._call("bench_predictor", path=path, file_format=file_format, config=config)
-
-    def record_metadata(self, config: dict) -> dict:
-        merged: dict = {}
-        for extra in reversed(self._call("bench_record_metadata", config=config)):
-            merged.update(extra)
-        return merged
+def _merged(answers: list[dict]) -> dict:
+    """The answers of a merge hook, the chosen backend's over the core's defaults (which answer last)."""
+    merged: dict = {}
+    for extra in reversed(answers):
+        merged.update(extra)
+    return merged

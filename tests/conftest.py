@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:  # runs from any working directory
-    sys.path.insert(0, str(PROJECT_ROOT))
+GUARDS = Path(__file__).resolve().parent / "guards"
+sys.path.insert(0, str(GUARDS))
+import no_training  # noqa: E402
+
+no_training.install()
+# Session fixtures that train: a test using one trains, so it must be marked slow.
+TRAINING_FIXTURES = {"digits_run"}
 
 CIFAR_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
 CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32
@@ -43,6 +48,20 @@ def private_cache(tmp_path_factory):
         cache = tmp_path_factory.mktemp("googlenet-bench-cache")
         patch.setenv("GOOGLENET_BENCH_CACHE", str(cache))
         yield cache
+
+
+@pytest.fixture(autouse=True)
+def no_training_unless_slow(request, monkeypatch):
+    """`-m "not slow"` runs no training: MindSpore's Model.train refuses here and in the processes
+    the test starts, unless the test is marked slow (or heavy)."""
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("heavy"):
+        yield
+        return
+    used = TRAINING_FIXTURES & set(request.fixturenames)
+    assert not used, f"{no_training.MESSAGE} (it uses {', '.join(sorted(used))})"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(GUARDS), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setattr(no_training, "refusing", True)
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +105,11 @@ def imagenet_dir(tmp_path_factory) -> Path:
     return root
 
 
+def one_line(stderr: str) -> bool:
+    """What a refusal promises on stderr: exactly one line, and no traceback."""
+    return stderr.count("\n") == 1 and stderr.endswith("\n") and "Traceback" not in stderr
+
+
 def run_bench(*args: str, timeout: float = 600, env: dict | None = None):
     """bench.py as a user runs it: a subprocess, its exit code, stdout and stderr."""
     import subprocess
@@ -97,6 +121,16 @@ def run_bench(*args: str, timeout: float = 600, env: dict | None = None):
 # A digits run small enough for a test: 4 steps per epoch, 100 images scored.
 # min_top1=null: the digits floor (0.97) is for the full recipe, not for a 2-epoch test run.
 SHORT_DIGITS = ("--set", "epochs=2", "--set", "train_samples=256", "--set", "eval_samples=100", "--set", "min_top1=null")
+
+
+@pytest.fixture(scope="session")
+def untrained_weights(tmp_path_factory) -> Path:
+    """The default suite's network, freshly initialised, saved as the harness saves its weights: a
+    valid checkpoint for the tests that refuse one, made without training."""
+    from googlenet_bench.harness.results.checkpoints import save_weights
+    from googlenet_bench.model import GoogleNet
+
+    return save_weights(GoogleNet(num_classes=10), tmp_path_factory.mktemp("untrained"))
 
 
 @pytest.fixture(scope="session")

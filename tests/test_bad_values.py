@@ -12,11 +12,12 @@ import pytest
 from googlenet_bench.harness.results.checkpoints import RUN_FILE
 from googlenet_bench.harness.suites import load_suite
 from record_fixtures import REAL_RECORD, bench, make_record, write_record
+from conftest import one_line
 
 
 def one_line_exit_2(result, *fragments: str) -> None:
     assert result.returncode == 2, result.stderr[-2000:]
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert one_line(result.stderr) and result.stderr.startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr and "usage:" not in result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr

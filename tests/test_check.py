@@ -6,6 +6,7 @@ import pytest
 from googlenet_bench.harness.reporting.check import DEFAULT_TOLERANCES, Tolerances, check, make_baseline, speed_gate_default, tolerances_of
 from googlenet_bench.harness.errors import BenchError
 from record_fixtures import bench, make_record, write_record
+from conftest import one_line
 
 REAL_TOP1 = 0.9722222222222222  # 350 / 360 in the real record
 REAL_MS_PER_STEP = 216.49
@@ -105,7 +106,7 @@ def test_unusable_input_exits_2_with_one_line(tmp_path, baseline, case):
     result = bench("check", path, "--baseline", baseline)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
+    assert one_line(result.stderr) and message in result.stderr, result.stderr
 
 
 def test_a_missing_baseline_and_a_bad_tolerance_exit_2(tmp_path, baseline):

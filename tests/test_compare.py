@@ -11,6 +11,7 @@ from googlenet_bench.harness.reporting.compare import (COMPARE_ROWS, MISSING, ZO
                              unlike)
 from googlenet_bench.harness.reporting.report import ROW_LABELS
 from record_fixtures import PROJECT_ROOT, bench, make_record, write_record
+from conftest import one_line
 
 SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "zoo_published.yaml"
 
@@ -155,7 +156,7 @@ def test_cli_says_unlike_plainly_and_errors_in_one_line(tmp_path):
     assert result.returncode == 0
     assert "not comparable: suite cifar10-full vs digits" in result.stdout and "x1.00" not in result.stdout
     missing = bench("compare", digits, tmp_path / "absent.json")
-    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1 and "not found" in missing.stderr
+    assert missing.returncode == 2 and one_line(missing.stderr) and "not found" in missing.stderr
     wrong_format = bench("compare", digits, "--format", "html")
     assert wrong_format.returncode == 2
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import SHORT_DIGITS, run_bench
+from conftest import SHORT_DIGITS, one_line, run_bench
 
 pytestmark = pytest.mark.slow
 
@@ -113,5 +113,5 @@ def test_user_mistakes_exit_2_with_one_line_and_leave_nothing(args, message, tmp
     result = run_bench(*args, "--results", str(tmp_path / "results"), timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert one_line(result.stderr)
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").glob("*.json"))

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import run_bench
+from conftest import one_line, run_bench
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.measure.exported import check_exported_model
 
@@ -86,7 +86,7 @@ def test_bench_refuses_a_bad_model_before_anything_is_written(exported, tmp_path
     path = exported[16][suffix] if kind == "16x16" else broken(tmp_path, exported, suffix, kind)
     result = run_bench("--phases", "infer", "--model", str(path), "--results", str(tmp_path / "results"), timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
-    assert result.stderr.startswith(f"error: --model {path}: ") and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: --model {path}: ") and one_line(result.stderr), result.stderr
     assert DIGITS_SHAPE in result.stderr
     assert not (tmp_path / "results").exists()
 

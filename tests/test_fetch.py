@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from conftest import CIFAR_FILES, CIFAR_RECORD_BYTES, CIFAR_RECORDS, PROJECT_ROOT, run_bench
+from conftest import CIFAR_FILES, CIFAR_RECORDS, CIFAR_RECORD_BYTES, PROJECT_ROOT, one_line, run_bench
 from fetch_server import serve
 
 FOLDER = "cifar-10-batches-bin"
@@ -77,8 +77,9 @@ def fetch(server, to, *extra, checksum: str | None = None, path: str = ARCHIVE_P
                      timeout=300)
 
 
-def one_line(result) -> str:
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+def refusal(result) -> str:
+    """The one line a refused fetch prints."""
+    assert one_line(result.stderr), result.stderr
     return result.stderr
 
 
@@ -122,7 +123,7 @@ def test_a_damaged_file_is_noticed_and_the_data_fetched_again(server, originals,
 def test_a_wrong_checksum_exits_2_in_one_line_and_leaves_nothing(server, tmp_path):
     result = fetch(server, tmp_path, checksum="0" * 32)
     assert result.returncode == 2 and result.stdout == ""
-    assert f"has MD5 {md5(server.files[ARCHIVE_PATH])}, not the expected {'0' * 32}" in one_line(result)
+    assert f"has MD5 {md5(server.files[ARCHIVE_PATH])}, not the expected {'0' * 32}" in refusal(result)
     assert os.listdir(tmp_path) == []  # the .part is deleted too: a retry starts afresh
 
 
@@ -131,7 +132,7 @@ def test_a_truncated_archive_exits_2_in_one_line_and_leaves_nothing(server, arch
     server.files["/truncated.tar.gz"] = archive[: len(archive) // 2]  # its own checksum: only the unpack can tell
     result = fetch(server, tmp_path, path="/truncated.tar.gz")
     assert result.returncode == 2
-    assert "cannot be unpacked" in one_line(result) and "truncated or damaged" in result.stderr
+    assert "cannot be unpacked" in refusal(result) and "truncated or damaged" in result.stderr
     assert os.listdir(tmp_path) == []
 
 
@@ -142,7 +143,7 @@ def test_an_archive_of_other_files_exits_2_and_leaves_nothing(server, tmp_path):
     result = fetch(server, tmp_path, path="/small.tar.gz")
     assert result.returncode == 2
     assert (f"is not the CIFAR-10 binary release: {FOLDER}/data_batch_1.bin is missing or not 30,730,000 bytes"
-            in one_line(result))
+            in refusal(result))
     assert os.listdir(tmp_path) == []
 
 
@@ -152,7 +153,7 @@ def test_an_interrupted_download_is_resumed_with_a_range_request(server, archive
     server.cut_next[ARCHIVE_PATH] = half
     dropped = fetch(server, tmp_path)
     assert dropped.returncode == 1
-    assert "interrupted" in one_line(dropped) and "run the same command again to resume" in dropped.stderr
+    assert "interrupted" in refusal(dropped) and "run the same command again to resume" in dropped.stderr
     assert os.listdir(tmp_path) == ["cifar-10-binary.tar.gz.part"]  # no data folder a run could mistake
     assert (tmp_path / "cifar-10-binary.tar.gz.part").stat().st_size == half
 
@@ -199,7 +200,7 @@ def test_a_part_file_already_whole_is_checked_and_unpacked(server, archive, tmp_
 @pytest.mark.fault
 def test_a_dead_server_exits_1_in_one_line(server, tmp_path):
     result = run_bench("fetch", "cifar10", "--to", str(tmp_path), "--url", server.url("/absent.tar.gz"))
-    assert result.returncode == 1 and "HTTP 404" in one_line(result)
+    assert result.returncode == 1 and "HTTP 404" in refusal(result)
     assert os.listdir(tmp_path) == []
 
 
@@ -220,7 +221,7 @@ def small_disk(path, megabytes: int):
 def test_too_little_disk_for_the_download_is_refused_before_it(server, tmp_path):
     with small_disk(tmp_path / "disk", 100) as disk:
         result = fetch(server, disk)
-        assert result.returncode == 2 and "not enough disk space in" in one_line(result)
+        assert result.returncode == 2 and "not enough disk space in" in refusal(result)
         assert os.listdir(disk) == []  # refused on the response's size, before writing a byte
 
 
@@ -233,7 +234,7 @@ def test_a_disk_filling_up_while_unpacking_leaves_no_half_tree(server, originals
     with small_disk(tmp_path / "disk", 200) as disk:
         result = fetch(server, disk, path="/padded.tar.gz")
         assert result.returncode == 2
-        assert "not enough disk space in" in one_line(result) and "archive" in result.stderr and "kept" in result.stderr
+        assert "not enough disk space in" in refusal(result) and "archive" in result.stderr and "kept" in result.stderr
         assert os.listdir(disk) == ["cifar-10-binary.tar.gz"]  # checked archive kept; no data folder
 
 
@@ -245,7 +246,7 @@ def test_a_disk_filling_up_while_unpacking_leaves_no_half_tree(server, originals
 ])
 def test_bad_options_exit_2_in_one_line(args, message, tmp_path):
     result = run_bench("fetch", "cifar10", "--to", str(tmp_path / "data"), *args)
-    assert result.returncode == 2 and message in one_line(result)
+    assert result.returncode == 2 and message in refusal(result)
     assert not (tmp_path / "data").exists()
 
 
@@ -254,7 +255,7 @@ def test_a_folder_fetch_did_not_write_is_left_alone(server, tmp_path):
     (tmp_path / FOLDER).mkdir()
     (tmp_path / FOLDER / "data_batch_1.bin").write_bytes(b"mine")
     result = fetch(server, tmp_path)
-    assert result.returncode == 2 and "exists but was not written by fetch" in one_line(result)
+    assert result.returncode == 2 and "exists but was not written by fetch" in refusal(result)
     assert (tmp_path / FOLDER / "data_batch_1.bin").read_bytes() == b"mine" and server.log == []
 
 
@@ -320,4 +321,4 @@ def test_imagenet_check_names_corrupt_files_and_mismatched_classes(imagenet_dir,
 @pytest.mark.bad_input
 def test_imagenet_check_of_a_missing_folder_exits_2(tmp_path):
     result = run_bench("fetch", "imagenet", "--check", str(tmp_path / "nowhere"))
-    assert result.returncode == 2 and f"--check {tmp_path / 'nowhere'} not found" in one_line(result)
+    assert result.returncode == 2 and f"--check {tmp_path / 'nowhere'} not found" in refusal(result)

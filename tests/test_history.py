@@ -6,6 +6,7 @@ import pytest
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.reporting.history import HEADERS, collect, history_row, plot
 from record_fixtures import bench, make_record, write_record
+from conftest import one_line
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -80,7 +81,7 @@ def test_plot_function_draws_a_single_run(tmp_path):
 def test_unusable_input_exits_2_with_one_line(results, make_args, message):
     result = bench("history", *make_args(results))
     assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1 and message in result.stderr
+    assert one_line(result.stderr) and message in result.stderr
     assert result.stdout == ""
 
 

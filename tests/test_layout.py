@@ -1,5 +1,6 @@
-"""How the code is laid out: no import cycles (lazy imports inside functions count too), every
-module imports on its own in any order, and no product module is over ~250 lines without saying why."""
+"""How the code is laid out: no import cycles (lazy imports inside functions count too), no layer
+importing a higher one, every module importing on its own in any order, no product module over 300
+lines, no folder of more than 15 modules, and the README's map naming every module."""
 import ast
 import subprocess
 import sys
@@ -10,7 +11,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "backends", "datasets", "model")  # installed under googlenet_bench
 MODULES = sorted([ROOT / "__init__.py"] + [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")])
-LONG_MODULE_LINES = 250
+MAX_MODULE_LINES = 300
+MAX_MODULES_PER_FOLDER = 15
+# Lowest first: a module imports only from its own layer or those below it.
+LAYERS = (
+    ("googlenet_bench", "googlenet_bench.harness", "googlenet_bench.model", "googlenet_bench.datasets"),
+    ("googlenet_bench.harness.results",),
+    ("googlenet_bench.harness.measure", "googlenet_bench.backends"),
+    ("googlenet_bench.harness.training",),
+    ("googlenet_bench.harness.lifecycle",),
+    ("googlenet_bench.harness.tuning", "googlenet_bench.harness.reporting"),
+    ("googlenet_bench.harness.cli",),
+)
 
 
 def module_name(path: Path) -> str:
@@ -79,9 +91,55 @@ def test_every_module_imports_on_its_own_in_both_orders():
         assert result.returncode == 0, result.stderr[-2000:]
 
 
+def layer_of(module: str) -> int:
+    """The layer of the longest package prefix that names it (a subpackage before its parent)."""
+    matches = [(len(package), index) for index, packages in enumerate(LAYERS) for package in packages
+               if module == package or module.startswith(package + ".")]
+    return max(matches)[1]
+
+
+def test_no_layer_imports_a_higher_one():
+    upward = [f"{name} imports {target}" for name, path in NAMES.items() for target in imported(path)
+              if layer_of(target) > layer_of(name)]
+    assert upward == []
+
+
+def test_the_layer_rule_sees_an_upward_import():
+    assert layer_of("googlenet_bench.harness.results.record") < layer_of("googlenet_bench.harness.cli.main")
+    assert layer_of("googlenet_bench.harness.errors") == 0
+
+
+def test_no_module_imports_a_name_outside_the_namespace():
+    """`harness`, `backends`, `datasets` and `model` exist only under googlenet_bench once installed."""
+    stray = []
+    for path in [*MODULES, *sorted((ROOT / "tests").rglob("*.py")), ROOT / "bench.py", ROOT / "__main__.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            stray += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in PACKAGES]
+    assert stray == []
+
+
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_a_long_module_says_why_at_its_top(path):
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if len(lines) > LONG_MODULE_LINES:
-        docstring = ast.get_docstring(ast.parse("\n".join(lines))) or ""
-        assert "long because" in docstring.lower(), f"{path.name}: {len(lines)} lines and no reason at its top"
+def test_no_product_module_is_over_300_lines(path):
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)}: {lines} lines; split it inside its subpackage"
+
+
+def test_no_folder_holds_more_than_15_modules():
+    folders = {path.parent for path in MODULES}
+    crowded = {str(folder.relative_to(ROOT)): count for folder in folders
+               if (count := len([p for p in folder.glob("*.py") if p.name != "__init__.py"])) > MAX_MODULES_PER_FOLDER}
+    assert crowded == {}
+
+
+def test_the_readme_map_names_every_module():
+    """Each module on a line of the README's map that starts with its folder (`harness/lifecycle/ ...`)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    unnamed = []
+    for path in MODULES:
+        folder = path.parent.relative_to(ROOT).as_posix() + "/"
+        if path.name != "__init__.py" and not any(line.lstrip().startswith(folder) and path.name in line.split()
+                                                  for line in lines):
+            unnamed.append(str(path.relative_to(ROOT)))
+    assert unnamed == []

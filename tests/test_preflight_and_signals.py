@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import PROJECT_ROOT, SHORT_DIGITS, run_bench
+from conftest import PROJECT_ROOT, SHORT_DIGITS, one_line, run_bench
 from googlenet_bench.harness.results.record import read_record
 
 SMALL = ("--set", "min_top1=null", "--set", "train_samples=128", "--set", "eval_samples=64",
@@ -17,7 +17,7 @@ SMALL = ("--set", "min_top1=null", "--set", "train_samples=128", "--set", "eval_
 
 def assert_refused(result, message: str, results) -> None:
     assert result.returncode == 2, result.stderr[-2000:]
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert one_line(result.stderr), result.stderr
     assert message in result.stderr, result.stderr
     assert not results.exists() or not any(results.iterdir()), list(results.iterdir())
 
@@ -39,10 +39,8 @@ def broken_copies(weights, tmp_path) -> dict:
 @pytest.mark.bad_input
 @pytest.mark.parametrize("flag", ["--checkpoint", "--pretrained"])
 @pytest.mark.parametrize("case", ["empty", "random bytes", "truncated", "one flipped byte"])
-def test_a_broken_checkpoint_is_refused_before_anything_is_written(digits_run, tmp_path, flag, case):
-    from pathlib import Path
-
-    path = broken_copies(Path(digits_run["record"]["figures"]["weights"]["path"]), tmp_path)[case]
+def test_a_broken_checkpoint_is_refused_before_anything_is_written(untrained_weights, tmp_path, flag, case):
+    path = broken_copies(untrained_weights, tmp_path)[case]
     phases = ("--phases", "eval") if flag == "--checkpoint" else ()
     results = tmp_path / "results"
     result = run_bench(*SHORT_DIGITS, flag, str(path), *phases, "--results", str(results), timeout=120)
@@ -52,8 +50,9 @@ def test_a_broken_checkpoint_is_refused_before_anything_is_written(digits_run, t
 @pytest.mark.bad_input
 @pytest.mark.parametrize("flag, fix", [("--checkpoint", "pass --set num_classes=10"),
                                        ("--pretrained", "--set transfer=true")])
-def test_a_checkpoint_of_another_num_classes_names_the_fix_for_the_flag_given(digits_run, tmp_path, flag, fix):
-    weights = digits_run["record"]["figures"]["weights"]["path"]
+def test_a_checkpoint_of_another_num_classes_names_the_fix_for_the_flag_given(untrained_weights, tmp_path, flag,
+                                                                            fix):
+    weights = str(untrained_weights)
     phases = ("--phases", "eval") if flag == "--checkpoint" else ()
     results = tmp_path / "results"
     result = run_bench(*SHORT_DIGITS, "--set", "num_classes=12", flag, weights, *phases, "--results", str(results),
@@ -71,6 +70,7 @@ def test_a_batch_larger_than_the_data_is_refused_before_anything_is_written(tmp_
     assert_refused(result, message, results)
 
 
+@pytest.mark.slow
 @pytest.mark.bad_input
 def test_resume_with_every_checkpoint_corrupt_is_refused_and_keeps_the_record(digits_run, tmp_path):
     import shutil
@@ -82,7 +82,7 @@ def test_resume_with_every_checkpoint_corrupt_is_refused_and_keeps_the_record(di
     for checkpoint in (tmp_path / run_id / "checkpoints").glob("*.ckpt"):
         checkpoint.write_bytes(b"garbage")
     result = run_bench("--resume", str(tmp_path / run_id), timeout=120)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.returncode == 2 and one_line(result.stderr), result.stderr
     assert "no valid checkpoint" in result.stderr
     assert (tmp_path / f"{run_id}.json").read_bytes() == before
     assert sorted(p.name for p in (tmp_path / run_id / "attempts").iterdir()) == ["1.json"]  # no new attempt

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT
 
 from googlenet_bench.harness.training.chunks import MIN_CHUNK_STEPS, WholeEpochs, chunk_steps
 
@@ -101,6 +101,7 @@ def test_under_sink_a_resumed_run_numbers_its_epochs_from_where_it_left_off():
                            ("train_end", 3, 300, 900)]
 
 
+@pytest.mark.slow  # trains
 def test_a_chunked_run_where_mindspore_does_not_sink_stops_at_its_first_step():
     """MindSpore trains without sink on CPU whatever it is asked: a backend that asks for sink there
     would otherwise train a whole epoch per chunk."""
@@ -125,6 +126,7 @@ def test_a_chunked_run_where_mindspore_does_not_sink_stops_at_its_first_step():
     assert [call for call in inner.calls if call[0] == "step_end"] == []
 
 
+@pytest.mark.slow  # trains
 def test_off_a_terminal_a_run_prints_one_plain_line_an_epoch(digits_run):
     stderr = digits_run["result"].stderr
     assert re.findall(r"^epoch (\d)/2  loss \d+\.\d+  \d+\.\d ms/step$", stderr, re.M) == ["1", "2"]

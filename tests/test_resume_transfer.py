@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import PROJECT_ROOT, SHORT_DIGITS, run_bench
+from conftest import PROJECT_ROOT, SHORT_DIGITS, one_line, run_bench
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,7 @@ def test_pretrained_with_another_head_names_the_first_mismatch(digits_run, tmp_p
                        "--set", "eval_samples=null", "--pretrained", weights, "--results", str(tmp_path))
     assert result.returncode == 2
     assert "classifier.weight is (10, 1024) there but (3, 1024) here" in result.stderr
-    assert "--set transfer=true" in result.stderr and result.stderr.count("\n") == 1
+    assert "--set transfer=true" in result.stderr and one_line(result.stderr)
 
 
 @pytest.mark.bad_input

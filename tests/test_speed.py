@@ -10,6 +10,7 @@ from googlenet_bench.harness.reporting.check import DEFAULT_TOLERANCES, Toleranc
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.measure.timing import UNSTABLE_IQR_OVER_MEDIAN, spread
 from record_fixtures import bench, make_record, write_record
+from conftest import one_line
 
 
 def test_spread_gives_percentiles_dispersion_and_a_verdict_with_its_threshold():
@@ -65,7 +66,7 @@ def test_the_slowdown_knob_refuses_a_value_that_is_not_a_count(value):
         extra_work_per_step({EXTRA_WORK_ENV: value})
     assert extra_work_per_step({}) == 0.0 and extra_work_per_step({EXTRA_WORK_ENV: "2"}) == 2.0
     result = bench("--results", "/nonexistent/never-written", env={EXTRA_WORK_ENV: value})
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and EXTRA_WORK_ENV in result.stderr
+    assert result.returncode == 2 and one_line(result.stderr) and EXTRA_WORK_ENV in result.stderr
 
 
 def timed(record: dict, ms_per_step: float, reference_ms: float = 200.0, other_cores: float = 0.0,
@@ -146,7 +147,7 @@ def test_a_baseline_with_the_retired_normalised_tolerance_is_refused_in_one_line
     record["tolerances"]["normalised_step_ratio"] = 1.12
     result = bench("check", write_record(tmp_path / "run.json", timed(make_record(), 480.0)), "--baseline",
                    write_record(tmp_path / "b.json", record))
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.returncode == 2 and one_line(result.stderr)
     assert "tolerance 'normalised_step_ratio' is no longer read" in result.stderr and "remove it" in result.stderr
 
 
@@ -236,7 +237,7 @@ def test_tune_keeps_a_faster_setting_only_past_the_noise_and_pairs_it_with_the_u
 def test_tune_refuses_bad_input_in_one_line_before_measuring(tmp_path, args, message):
     result = bench("tune", *args, env={"GOOGLENET_BENCH_CACHE": str(tmp_path)})
     assert result.returncode == 2
-    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(message) and one_line(result.stderr), result.stderr
     assert not (tmp_path / "tune").exists()
 
 
@@ -260,4 +261,4 @@ def test_a_baseline_of_several_runs_is_the_run_with_the_median_speed_figure_and_
     assert refused.returncode == 2 and "a baseline comes from runs of one machine" in refused.stderr
     failed = write_record(tmp_path / "failed.json", timed(make_record(status="diverged"), 480.0))
     refused = bench("baseline", paths[0], failed, "--to", tmp_path / "c.json")
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and not (tmp_path / "c.json").exists()
+    assert refused.returncode == 2 and one_line(refused.stderr) and not (tmp_path / "c.json").exists()

@@ -64,6 +64,7 @@ def train_with_eval(epochs, every, target=None, stop=False):
     return net, timer, evaluator
 
 
+@pytest.mark.slow  # trains
 def test_evaluation_every_k_epochs_stays_off_the_training_clock():
     net, timer, evaluator = train_with_eval(epochs=4, every=2)
     assert [p.epoch for p in evaluator.points] == [2, 4]
@@ -79,6 +80,7 @@ def test_evaluation_every_k_epochs_stays_off_the_training_clock():
     assert "time_to_target_s" not in figures  # no target set
 
 
+@pytest.mark.slow  # trains
 def test_a_reached_target_gives_time_and_epochs_and_can_stop_the_run():
     _, timer, evaluator = train_with_eval(epochs=5, every=1, target=0.0, stop=True)
     assert len(timer.epochs) == 1 and [p.epoch for p in evaluator.points] == [1]

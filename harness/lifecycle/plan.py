@@ -105,7 +105,7 @@ def _recipe(backend: Backend, device: Backend, config: dict, host_name: str | No
     answer = device.rehearse(requested, config)
     if answer is None:
         raise BenchError(f"backend {host_name!r} cannot host rehearsals: rehearse on a backend that can "
-                         "(--rehearse-on cpu)")
+                         "(--rehearse cpu)")
     ran, notes = answer
     return ran, Rehearsal(host=host_name, requested=requested, notes=tuple(notes))
 

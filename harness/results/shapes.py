@@ -114,7 +114,9 @@ def map_of(shape: Shape | Fields) -> Shape:
     def convert(value, where):
         if not isinstance(value, dict):
             raise ShapeError(where, "a mapping", value)
-        return {key: shape(item, f"{where}.{key}") for key, item in value.items()}
+        # A key of the file's own choosing goes into a one-line message: quoted when not printable.
+        return {key: shape(item, f"{where}.{key if str(key).isprintable() else repr(key)}")
+                for key, item in value.items()}
     return Shape("a mapping", convert)
 
 
