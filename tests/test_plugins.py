@@ -165,3 +165,11 @@ def test_every_hook_is_called_through_the_plugin_manager(tmp_path, monkeypatch):
     ran, notes = answers["bench_rehearse"]
     assert ran.amp.loss_scale == "fixed" and ran.export_formats == ("MINDIR",) and len(notes) == 2
     assert answers["bench_export"].stat().st_size > 0 and answers["bench_predictor"].shape == (2, 10)
+
+
+def test_a_listing_read_by_a_reader_that_leaves_early_ends_quietly(tmp_path):
+    """`bench.py backends | head -1`: the reader closes the pipe (here at once); no traceback, exit 0."""
+    errors = tmp_path / "stderr"
+    done = subprocess.run(f"'{sys.executable}' '{ROOT / 'bench.py'}' backends 2>'{errors}' | true; "
+                          "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", timeout=120)
+    assert done.returncode == 0 and "Traceback" not in errors.read_text()

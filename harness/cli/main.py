@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -183,4 +184,8 @@ def run_cli() -> int:
     from googlenet_bench.harness.interrupts import install_deferred_interrupts
 
     install_deferred_interrupts()
-    return main()
+    try:
+        return main()
+    except BrokenPipeError:  # the reader of stdout left (`googlenet-bench backends | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
