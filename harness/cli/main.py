@@ -5,8 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.cli import commands
-from googlenet_bench.harness.cli.arguments import PORT, OneLineParser, non_empty, phase_list, whole_number
+from googlenet_bench.harness.cli.arguments import PORT, OneLineParser, add_grace, non_empty, phase_list, whole_number
 from googlenet_bench.harness.errors import BenchError, RunFailed, did_you_mean
 from googlenet_bench.harness.types import RAN_TO_THE_END
 from googlenet_bench.harness.launch import DEFAULT_CLUSTER_TIMEOUT_S
@@ -52,6 +53,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--oversubscribe", action="store_true",
                         help="allow more ranks on this machine than its backend says it can host")
     parser.add_argument("--rank-table", type=non_empty, help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
+    add_grace(parser)
     parser.add_argument("--rehearse", nargs="?", const="cpu", metavar="HOST",
                         help="run the backend's recipe (AMP, loss scale, jit level, exports, ranks) on HOST's "
                              "device (default cpu) for a few steps, before cluster time is spent on it")
@@ -65,7 +67,7 @@ def run_parser() -> argparse.ArgumentParser:
 def _worker_argv(args) -> list[str]:
     # The job's layout, so a rank knows its machine's share (and msrun's scheduler its node).
     argv = ["--suite", args.suite, "--backend", args.backend, "--ranks", str(args.ranks), "--nodes", str(args.nodes),
-            "--node-rank", str(args.node_rank)]
+            "--node-rank", str(args.node_rank), "--grace", str(args.grace)]
     for override in args.overrides:
         argv += ["--set", override]
     phases = ",".join(args.phases) if args.phases else None
@@ -116,24 +118,24 @@ def cmd_run(argv: list[str]) -> int:
         die_with_launcher()  # a rank or msrun's scheduler: never outlive the launcher
     if args.worker and is_msrun_scheduler():
         return serve_as_msrun_scheduler() if serves_as_scheduler(args.node_rank) else 0
+    interrupts.set_grace(args.grace)
     plan = make_plan(run_options(args))
-    try:
-        outcome = execute(plan)
-    except KeyboardInterrupt as exc:
-        outcome = getattr(exc, "outcome", None)
-        if outcome is not None and not plan.worker:
-            _say_where(outcome)
-            print(f"aborted; continue with: python bench.py --resume {plan.run_dir}", file=sys.stderr)
-        return 130
-    except RunFailed as exc:
-        outcome = getattr(exc, "outcome", None)
-        if plan.worker and exc.status in RAN_TO_THE_END:
-            return 0  # e.g. diverged: rank 0's record says so, and the parent reports it
-        if outcome is not None and not plan.worker:
-            _say_where(outcome)
-        raise
+    outcome = execute(plan)
     if plan.worker:
-        return 0 if outcome.status in RAN_TO_THE_END else 1
+        if outcome.status == "aborted":
+            return interrupts.exit_code()
+        return 0 if outcome.status in RAN_TO_THE_END else 1  # e.g. diverged: rank 0's record says so
+    if outcome.unexpected is not None:
+        _say_where(outcome)
+        raise outcome.unexpected
+    if outcome.status == "aborted":
+        _say_where(outcome)
+        print(f"aborted; continue with: python bench.py --resume {plan.run_dir}", file=sys.stderr)
+        return interrupts.exit_code()
+    if outcome.status == "failed":
+        _say_where(outcome)
+        print(f"run failed: {outcome.reason}", file=sys.stderr)
+        return 1
     if outcome.record is None:  # a node other than node 0: its ranks ran, node 0 keeps the record
         node = plan.options.launch.node
         print(f"node {node.node_rank} of {node.nodes}: its ranks finished ({outcome.status}); the run's record is "
@@ -153,7 +155,9 @@ def cmd_run(argv: list[str]) -> int:
 
 def _say_where(outcome, stream=sys.stderr) -> None:
     """Name only files that exist: a record that could not be written is not named."""
-    if outcome.kept_earlier:
+    if outcome.moved:
+        print(outcome.moved, file=sys.stderr)
+    elif outcome.kept_earlier:
         print(f"record of this attempt: {outcome.attempt_record}; the run's record {outcome.record} keeps an "
               "earlier attempt that got further", file=stream)
     elif outcome.record is not None and outcome.record.exists():
@@ -175,12 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"run failed: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # a command stopped by SIGINT or SIGTERM at a safe point: its writes are atomic
+        print(f"stopped by {interrupts.signal_name(interrupts.received())}", file=sys.stderr)
+        return interrupts.exit_code()
 
 
 def run_cli() -> int:
     """`googlenet-bench`, `python -m googlenet_bench` and `python bench.py`: Ctrl-C and SIGTERM deferred
     before MindSpore starts any thread (nothing imported so far imports it), then the command line."""
-    from googlenet_bench.harness.interrupts import install_deferred_interrupts
-
-    install_deferred_interrupts()
+    interrupts.install_deferred_interrupts()
     return main()

@@ -84,7 +84,7 @@ def resume_point(run_dir: Path) -> ResumeFrom:
     if not training_checkpoints(checkpoints):
         return ResumeFrom(checkpoint=None, epoch=0)
     point = newest_valid_checkpoint(checkpoints)
-    return ResumeFrom(checkpoint=point.path, epoch=point.epoch, skipped=tuple(point.skipped))
+    return ResumeFrom(checkpoint=point.path, epoch=point.epoch, skipped=tuple(point.skipped), in_epoch=point.in_epoch)
 
 
 def writable(results: Path) -> Path:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from googlenet_bench.harness.errors import RunFailed
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.interrupts import unblock_in_child
 from googlenet_bench.harness.launch import ProcessSpec
 from googlenet_bench.harness.lifecycle.state import process_started_at
@@ -122,20 +123,23 @@ class RankFiles:
         return found
 
 
-def run_ranks(processes: list[ProcessSpec], files: RankFiles) -> dict:
-    """Start the processes, watch the ranks, and return the cross-rank figures."""
+def run_ranks(processes: list[ProcessSpec], files: RankFiles) -> tuple[dict, str | None]:
+    """Start the processes and watch the ranks; the cross-rank figures, and why the ranks failed (None when
+    every rank finished, or a stop signal ended them: the caller reads rank 0's record for that)."""
     print(f"starting {sum(len(p.ranks) for p in processes)} ranks; logs in {processes[0].log.parent}",
           file=sys.stderr)
+    failure = None
     try:
         supervise(processes, files)
-    finally:
-        figures = merged_figures(files.reports(), process_started_at())
+    except RunFailed as exc:
+        failure = str(exc)
+    figures = merged_figures(files.reports(), process_started_at())
     missing = [r for p in processes for r in p.ranks if not files.is_done(r)]
-    if missing:
+    if failure is None and missing and not interrupts.pending():
         rank = missing[0]
         log = next(p.rank_logs.get(rank, p.log) for p in processes if rank in p.ranks)
-        raise RunFailed(f"rank {rank} did not finish; see its log {log}", figures=figures)
-    return figures
+        failure = f"rank {rank} did not finish; see its log {log}"
+    return figures, failure
 
 
 def merged_figures(reports: list[dict], parent_started: float) -> dict:
@@ -174,6 +178,9 @@ def supervise(processes: list[ProcessSpec], files: RankFiles, timeout_s: float |
     started = time.monotonic()
     try:
         while True:
+            if interrupts.pending():
+                _stop_on_signal(running, files)
+                return
             try:
                 failed = _first_dead_rank(running, files)
             except RunFailed:
@@ -231,6 +238,36 @@ def _signal_group(pid: int, sig: int) -> None:
             os.killpg(group, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _stop_on_signal(running, files: RankFiles) -> None:
+    """Pass the stop signal on to the ranks, so that each stops at its next step and rank 0 saves its
+    checkpoint and record; wait for rank 0 (else every rank here) within the grace period, then end the rest.
+    A rank that took one more step than rank 0 waits for it in a collective: ending it loses nothing, the
+    parameters are the same on every rank at rank 0's step."""
+    signum = interrupts.received() or signal.SIGTERM
+    for pid in files.pids():
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + max(0.0, interrupts.remaining_s() - interrupts.LAST_WORDS_S - 1.0)
+    rank0 = files.pid(0)
+    watched = [rank0] if rank0 else files.pids()
+    while time.monotonic() < deadline and any(_alive(pid) and not _exited(running, pid) for pid in watched):
+        time.sleep(0.1)
+    _stop_all(running, files, grace_s=1.0)
+
+
+def _exited(running, pid: int) -> bool:
+    """A rank that is its launcher's own child (no launcher in between) is a zombie until reaped."""
+    for _, proc in running:
+        if proc.pid == pid:
+            return proc.poll() is not None
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _stop_all(running, files: RankFiles, grace_s: float = 5.0) -> None:

@@ -143,11 +143,14 @@ STATUS_RANK = {"failed": 0, "diverged": 1, "aborted": 2, "export_mismatch": 3, "
 ATTEMPTS_DIR = "attempts"
 
 
-def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, attempt: int) -> tuple[Path, Path | None]:
+def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, attempt: int) -> tuple[Path | None, Path | None]:
     """Write this attempt's own account (run_dir/attempts/<n>.json), and the run's record
     (results/<run>.json) unless the one there got further. Returns (attempt file, run record
     written or None when the earlier record was kept)."""
-    attempt_path = write_record(Path(run_dir) / ATTEMPTS_DIR / f"{attempt}.json", record)
+    try:
+        attempt_path = write_json_atomic(Path(run_dir) / ATTEMPTS_DIR / f"{attempt}.json", record)
+    except OSError:
+        attempt_path = None  # the run's record, below, goes to the fallback directory if it cannot go there
     run_record = Path(results_dir) / f"{run_id}.json"
     if run_record.exists():
         try:
