@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from googlenet_bench.harness.cli.arguments import OneLineParser
+from googlenet_bench.harness import interrupts
+from googlenet_bench.harness.cli.arguments import OneLineParser, add_grace
 from googlenet_bench.harness.errors import BenchError
 
 REFERENCES = ("zoo",)
@@ -217,6 +218,7 @@ def cmd_fetch(argv: list[str]) -> int:
     parser.add_argument("--md5", default=os.environ.get(MD5_ENV) or CIFAR10_MD5,
                         help=f"cifar10: the archive's MD5 (default: ${MD5_ENV}, else the published {CIFAR10_MD5})")
     parser.add_argument("--check", type=Path, metavar="DIR", help="imagenet: check the tree at DIR (train/, val/)")
+    add_grace(parser)
     args = parser.parse_args(argv)
     if args.dataset == "imagenet":
         if args.to:
@@ -229,11 +231,14 @@ def cmd_fetch(argv: list[str]) -> int:
         return 1 if check.problems else 0
     if args.check:
         raise BenchError("--check is for imagenet: fetch cifar10 verifies what it downloads by itself")
+    interrupts.set_grace(args.grace)
     try:
-        fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5)
+        with interrupts.cooperative():  # stops between chunks: the .part file stays whole
+            fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5)
     except KeyboardInterrupt:
-        print("interrupted: a partial download is kept; run the same command again to resume", file=sys.stderr)
-        return 130
+        print(f"stopped by {interrupts.signal_name(interrupts.received())}: a partial download is kept; run the "
+              "same command again to resume", file=sys.stderr)
+        return interrupts.exit_code()
     print(f"CIFAR-10 {fetched.how}; run: python bench.py --suite cifar10-full --data {fetched.data}", file=sys.stderr)
     print(fetched.data)  # alone on stdout, for scripts: --data "$(python bench.py fetch cifar10)"
     return 0
@@ -268,7 +273,9 @@ def cmd_tune(argv: list[str]) -> int:
     parser.add_argument("--backend", default="cpu", help="backend to train with; default cpu")
     parser.add_argument("--suite", default="digits", help="suite whose network and data are timed; default digits")
     parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch (2 timed epochs); default 8")
+    add_grace(parser)
     args = parser.parse_args(argv)
+    interrupts.set_grace(args.grace)
     if args.steps < 1:
         raise BenchError(f"--steps must be at least 1, got {args.steps}")
     load_suite(args.suite)

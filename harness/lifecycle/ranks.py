@@ -7,7 +7,10 @@ everything as soon as one rank dies, and merges the reports into the run's figur
 
 No orphans: however the parent dies (even SIGKILL, which it cannot catch), the kernel kills
 its launchers (a parent-death signal set before exec), and each rank and msrun's scheduler
-die with their launcher the same way (`die_with_launcher`).
+die with their launcher the same way (`die_with_launcher`). A stop signal to the parent is passed on
+to the ranks, which stop at their next step (`_stop_on_signal`).
+
+Long because starting, watching and stopping the ranks share the status files and must be read together.
 """
 from __future__ import annotations
 

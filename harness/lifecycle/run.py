@@ -16,7 +16,8 @@ from googlenet_bench.harness.errors import BenchError, RunFailed
 from googlenet_bench.harness.lifecycle.plan import Plan
 from googlenet_bench.harness.results.events import EventLog
 from googlenet_bench.harness import interrupts
-from googlenet_bench.harness.results.record import SCHEMA_VERSION, RecordMoved, environment, keep_record, write_record
+from googlenet_bench.harness.results.record import (SCHEMA_VERSION, RecordMoved, checked_for_writing, environment,
+                                                    keep_record, write_record)
 from googlenet_bench.harness.lifecycle.state import RunState, Verdict
 from googlenet_bench.harness.types import MAIN_RANK_ONLY, RAN_TO_THE_END
 
@@ -178,7 +179,7 @@ def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | 
         files.report(rank.rank, {"rank": rank.rank, "status": status, "error": reason, **state.rank_report},
                      ok=status in RAN_TO_THE_END)
         if rank.is_main:
-            write_record(plan.run_dir / RANK0_RECORD, record)
+            write_record(plan.run_dir / RANK0_RECORD, checked_for_writing(record))
         return Outcome(status, reason, None, None)
     if not plan.options.launch.node.writes_record:
         # Another node than node 0: its ranks' reports and logs stay in its run directory, and no

@@ -1,5 +1,7 @@
 """Checkpoints: saved and loaded with MindSpore's CRC check, found again for --resume,
-and loaded as weights only for --pretrained (optionally with a new classifier head)."""
+and loaded as weights only for --pretrained (optionally with a new classifier head).
+
+Long because it owns the checkpoint files whole: names, atomic saves, finding, checking and pruning them."""
 from __future__ import annotations
 
 import json
@@ -66,36 +68,33 @@ def checkpoint_name(prefix: str, epoch: int, steps_per_epoch: int) -> str:
 
 def save_training_checkpoint(train_network, checkpoint_dir: Path, prefix: str, epoch: int, steps_per_epoch: int,
                              step: int, in_epoch: int = 0, replace: bool = False) -> Path:
-    """A resumable checkpoint (weights, optimizer state, epochs done and the global step): at an epoch
-    boundary (`in_epoch` 0), or `in_epoch` steps into epoch `epoch + 1` after a stop signal, named
-    prefix-<epoch+1>_<in_epoch>.ckpt as ModelCheckpoint names one. Written to a hidden file and renamed,
-    so a full disk leaves the newest complete checkpoint as it was."""
-    import mindspore as ms
-
+    """A resumable checkpoint (weights, optimizer state, epochs done, global step) at an epoch's end, or
+    `in_epoch` steps into epoch `epoch + 1` (a stop signal), named prefix-<epoch+1>_<in_epoch>.ckpt then."""
     name = checkpoint_name(prefix, epoch + 1, in_epoch) if in_epoch else checkpoint_name(prefix, epoch, steps_per_epoch)
     path = Path(checkpoint_dir) / name
     if replace or not path.exists():
-        partial = Path(checkpoint_dir) / PARTIAL_DIR / name
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        with stderr_held():  # MindSpore's own CRITICAL lines on a failed write: the OSError says it in one line
-            ms.save_checkpoint(train_network, str(partial), crc_check=True,
-                               append_dict={"epoch_num": epoch, "step_num": step})
-        os.replace(partial, path)
+        _save_whole(train_network, path, {"epoch_num": epoch, "step_num": step})
     return path
 
 
-def save_weights(net, run_dir: Path) -> Path:
+def _save_whole(cell, path: Path, append_dict: dict | None = None) -> None:
+    """Written to a hidden folder and renamed: a full disk leaves the newest complete file as it was.
+    MindSpore's own CRITICAL lines on a failed write are held back: the OSError says it in one line."""
     import mindspore as ms
 
-    path = Path(run_dir) / WEIGHTS_FILE
-    partial = Path(run_dir) / PARTIAL_DIR / WEIGHTS_FILE
+    partial = path.parent / PARTIAL_DIR / path.name
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
         with stderr_held():
-            ms.save_checkpoint(net, str(partial), crc_check=True)
+            ms.save_checkpoint(cell, str(partial), crc_check=True, append_dict=append_dict)
         os.replace(partial, path)
     finally:
         shutil.rmtree(partial.parent, ignore_errors=True)
+
+
+def save_weights(net, run_dir: Path) -> Path:
+    path = Path(run_dir) / WEIGHTS_FILE
+    _save_whole(net, path)
     return path
 
 

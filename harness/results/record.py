@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from googlenet_bench.harness.errors import BenchError, RunFailed
-from googlenet_bench.harness.results.events import EVENT
-from googlenet_bench.harness.results.shapes import (ANY_MAPPING, COUNT, FLAG, FRACTION, ISO_TIME, NUMBER, TEXT, Fields, ShapeError, conform,
-                            describe, either, list_of, map_of, nullable, strict_json)
-from googlenet_bench.harness.suites import validate_config
+from googlenet_bench.harness.results.schema import SCHEMA_VERSION, checked_for_writing, validate_record  # noqa: F401
+from googlenet_bench.harness.results.shapes import strict_json
 
-SCHEMA_VERSION = 1
 # The folder that holds the package: a git checkout in development, site-packages when installed.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,6 +144,7 @@ def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, att
     """Write this attempt's own account (run_dir/attempts/<n>.json), and the run's record
     (results/<run>.json) unless the one there got further. Returns (attempt file, run record
     written or None when the earlier record was kept)."""
+    record = checked_for_writing(record)
     try:
         attempt_path = write_json_atomic(Path(run_dir) / ATTEMPTS_DIR / f"{attempt}.json", record)
     except OSError:
@@ -183,67 +181,3 @@ def read_record(path: str | Path) -> dict:
         raise BenchError(f"results record {path} is not a record bench.py writes ({problem}): "
                          "rerun the suite") from None
     return validate_record(record, f"results record {path}")
-
-
-# What a record holds that some reader (report, compare, check, history, baseline) uses, and its type.
-# Every figure block is optional (a failed run or a skipped phase has none); when present it is checked.
-_FILE_ENTRY = Fields({"mb": NUMBER}, required=("mb",))
-_SCORED = Fields({"top1": FRACTION, "top5": nullable(FRACTION), "images": COUNT, "ms_per_batch": nullable(NUMBER),
-                  "matches_eval": nullable(FLAG)}, required=("top1", "images"))
-FIGURES = Fields({
-    "parameters": nullable(COUNT),
-    "total_s": nullable(NUMBER),
-    "train": nullable(Fields({
-        "epochs": COUNT, "steps_per_epoch": COUNT, "steps": COUNT, "batch_size": COUNT, "global_batch": COUNT,
-        "ranks": COUNT, "images_per_epoch": COUNT, "final_loss": nullable(NUMBER),
-        "ms_per_step_median": nullable(NUMBER), "ms_per_step_p90": nullable(NUMBER),
-        "images_per_s": nullable(NUMBER), "compile_s": nullable(NUMBER), "sink_steps": nullable(COUNT),
-        "normalised_step": nullable(NUMBER), "startup_s": nullable(NUMBER)},
-        required=("steps",))),
-    "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
-    "export": nullable(map_of(_FILE_ENTRY)),
-    "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
-    "checkpoint": nullable(_FILE_ENTRY),
-    "weights": nullable(_FILE_ENTRY),
-    "transfer": nullable(Fields({"top1_pretrained": FRACTION, "top1_scratch": FRACTION, "steps": COUNT},
-                                required=("top1_pretrained", "top1_scratch", "steps"))),
-    "resumed": nullable(Fields({"from_epoch": COUNT, "from_checkpoint": TEXT}, required=("from_epoch", "from_checkpoint"))),
-    "ranks": nullable(Fields({"parameters_identical": FLAG, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
-                              "per_rank": list_of(ANY_MAPPING), "startup_s": nullable(NUMBER),
-                              "startup_s_per_rank": list_of(nullable(NUMBER))})),
-    "scaling": nullable(Fields({
-        "ranks": COUNT, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
-        "images_per_s_per_rank": list_of(nullable(NUMBER)), "images_per_s": nullable(NUMBER),
-        "efficiency": nullable(NUMBER), "reference": Fields({"path": TEXT, "ms_per_step": NUMBER},
-                                                            required=("path", "ms_per_step"))},
-        required=("ranks", "ms_per_step_per_rank", "images_per_s_per_rank"))),
-})
-RECORD = Fields({
-    "suite": TEXT, "backend": TEXT, "status": TEXT, "error": nullable(TEXT), "run_id": nullable(TEXT),
-    "started": nullable(ISO_TIME),
-    "environment": Fields({"device": TEXT, "mindspore": TEXT,
-                           "git": nullable(Fields({"commit": nullable(TEXT), "dirty": nullable(FLAG)}))}),
-    "config": ANY_MAPPING,  # checked key by key against the suite schema, below
-    "figures": FIGURES,
-    "events": list_of(EVENT),
-}, required=("schema", "suite", "backend", "status", "environment", "config", "figures"),
-   expected="a results record (a JSON mapping)")
-
-
-def validate_record(record: Any, origin: str) -> dict:
-    """The record with every value a reader uses checked (non-finite "nan"/"inf" strings read as floats),
-    or a one-line BenchError naming the first wrong value, e.g. "figures.eval.top1 must be a number"."""
-    if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
-        raise BenchError(f"{origin} is not a googlenet-bench results record (no 'schema'/'figures')")
-    schema = record["schema"]
-    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
-        raise BenchError(f"{origin} is malformed: 'schema' must be a positive whole number")
-    if schema > SCHEMA_VERSION:
-        raise BenchError(f"{origin} has schema {describe(schema)}, newer than this "
-                         f"harness reads ({SCHEMA_VERSION}): update googlenet-bench")
-    try:
-        record = conform(record, RECORD)
-    except ShapeError as exc:
-        raise BenchError(f"{origin} is malformed: {exc}") from None
-    record["config"] = validate_config(record["config"], f"{origin} is malformed: config", complete=False)
-    return record

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.measure.machine_profile import DEFAULT_ISA, ISA_ENV
 from googlenet_bench.harness.results.record import cpu_flags
@@ -65,14 +66,23 @@ def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_
     env = {k: v for k, v in os.environ.items() if k != ISA_ENV}
     env["GLOG_v"] = "3"  # MindSpore's log noise off
     started = time.perf_counter()
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
+    # The candidate gets normal signals (this process blocks them) and is passed a stop signal on.
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interrupts.unblock_in_child)
+    with interrupts.passed_on_to(proc):
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            stdout = None
+    interrupts.check()  # stopped: no figure from a candidate cut short, and no profile
+    if stdout is None:
         result = {"stopped": f"slower than {timeout_s:.0f} s ({SLOW_CUTOFF:g}x the fastest candidate's time)"}
     else:
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode != 0 or not lines:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        lines = [line for line in stdout.splitlines() if line.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            tail = (stderr.strip().splitlines() or ["no output"])[-1]
             raise BenchError(f"tune candidate {candidate.describe()} failed: {tail}")
         result = json.loads(lines[-1])
     result.update(candidate=candidate.__dict__, wall_s=round(time.perf_counter() - started, 1))
