@@ -99,6 +99,7 @@ def cmd_check(argv: list[str]) -> int:
 def cmd_baseline(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.check import existing_tolerances, make_baseline, median_run, tolerances_of
     from googlenet_bench.harness.results.record import read_record, write_json_atomic
+    from googlenet_bench.harness.results.targets import writable_file
 
     parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances; of "
                                  "several runs, the one with the median speed figure.")
@@ -107,16 +108,12 @@ def cmd_baseline(argv: list[str]) -> int:
     parser.add_argument("--to", required=True, type=Path, help="baseline file to write, e.g. baselines/digits-cpu.json")
     _add_tolerances(parser, "those already in --to, else 0.02 and 1.12")
     args = parser.parse_args(argv)
-    if args.to.is_dir():
-        raise BenchError(f"--to {args.to} is a directory: give the baseline file, e.g. {args.to / 'digits-cpu.json'}")
-    blocking = next((parent for parent in args.to.parents if parent.exists() and not parent.is_dir()), None)
-    if blocking is not None:
-        raise BenchError(f"--to {args.to}: {blocking} is a file, not a directory: choose another path")
+    writable_file(args.to, "--to")  # before any work: a regular file, or absent in an existing folder
     record, origin, chosen = median_run([(read_record(path), path) for path in args.record])
     kept = {"tolerances": existing_tolerances(args.to)}
     tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio)
     try:
-        write_json_atomic(args.to, make_baseline(record, tolerances, origin, chosen))
+        write_json_atomic(args.to, make_baseline(record, tolerances, origin, chosen), "--to", make_folder=False)
     except OSError as exc:
         raise BenchError(f"--to {args.to}: cannot write it there ({exc.strerror or exc}): "
                          "choose a writable path") from None
@@ -234,7 +231,7 @@ def cmd_fetch(argv: list[str]) -> int:
     interrupts.set_grace(args.grace)
     try:
         with interrupts.cooperative():  # stops between chunks: the .part file stays whole
-            fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5)
+            fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5, owned=args.to is None)
     except KeyboardInterrupt:
         print(f"stopped by {interrupts.signal_name(interrupts.received())}: a partial download is kept; run the "
               "same command again to resume", file=sys.stderr)

@@ -16,6 +16,7 @@ from typing import Any
 from googlenet_bench.harness.errors import BenchError, RunFailed
 from googlenet_bench.harness.results.schema import SCHEMA_VERSION, checked_for_writing, validate_record  # noqa: F401
 from googlenet_bench.harness.results.shapes import strict_json
+from googlenet_bench.harness.results.targets import writable_file
 
 # The folder that holds the package: a git checkout in development, site-packages when installed.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +35,11 @@ def current_umask() -> int:
     return mask
 
 
-def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write JSON so that `path` is either absent, the old file, or the whole new file."""
+def write_json_atomic(path: Path, data: Any, what: str = "output file", make_folder: bool = True) -> Path:
+    """Write JSON so that `path` is either absent, the old file, or the whole new file; never over what is
+    not a regular file (googlenet_bench.harness.results.targets). `make_folder`: the harness owns the folder."""
     data = strict_json(data)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = writable_file(path, what, make_folder=make_folder)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -62,15 +63,16 @@ def write_record(path: Path, record: dict) -> Path:
     """Write a record where asked, or, if that fails (disk full, permissions), to the fallback
     directory; the returned path says where it went. Never a half-written file in either place."""
     try:
-        return write_json_atomic(path, record)
-    except OSError as exc:
+        return write_json_atomic(path, record, "record")
+    except (OSError, BenchError) as exc:  # BenchError: the folder went read-only, or is not a folder
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
         fallback = fallback_record_dir() / Path(path).name
         try:
-            write_json_atomic(fallback, record)
-        except OSError:
-            raise BenchError(f"the record could not be written to {path} ({exc.strerror}) nor to {fallback}: "
+            write_json_atomic(fallback, record, "record")
+        except (OSError, BenchError):
+            raise BenchError(f"the record could not be written to {path} ({why}) nor to {fallback}: "
                              "free disk space and rerun") from None
-        raise RecordMoved(f"the record could not be written to {path} ({exc.strerror}); it was written to "
+        raise RecordMoved(f"the record could not be written to {path} ({why}); it was written to "
                           f"{fallback} instead", fallback) from None
 
 
@@ -147,7 +149,7 @@ def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, att
     record = checked_for_writing(record)
     try:
         attempt_path = write_json_atomic(Path(run_dir) / ATTEMPTS_DIR / f"{attempt}.json", record)
-    except OSError:
+    except (OSError, BenchError):
         attempt_path = None  # the run's record, below, goes to the fallback directory if it cannot go there
     run_record = Path(results_dir) / f"{run_id}.json"
     if run_record.exists():
