@@ -14,7 +14,7 @@ from pathlib import Path
 
 from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.cli.arguments import OneLineParser, add_grace
-from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.errors import BenchError, did_you_mean
 
 REFERENCES = ("zoo",)
 COMMANDS: dict = {}  # name -> (function(argv) -> exit code, one-line help)
@@ -192,6 +192,11 @@ def cmd_report(argv: list[str]) -> int:
     parser.add_argument("record", help="results/<run>.json")
     parser.add_argument("--format", default="github", help="tabulate format: github, plain, pipe, ...")
     args = parser.parse_args(argv)
+    from tabulate import tabulate_formats
+
+    if args.format not in tabulate_formats:
+        raise BenchError(f"--format {args.format}: not a table format{did_you_mean(args.format, tabulate_formats)}; "
+                         f"choose one of {', '.join(sorted(tabulate_formats))}")
     record = read_record(args.record)
     print(zoo_table([record], args.format))
     print(run_summary(record))
@@ -270,16 +275,22 @@ def cmd_tune(argv: list[str]) -> int:
     parser.add_argument("--backend", default="cpu", help="backend to train with; default cpu")
     parser.add_argument("--suite", default="digits", help="suite whose network and data are timed; default digits")
     parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch (2 timed epochs); default 8")
+    parser.add_argument("--data", help="the suite's data directory, for a suite that reads one (e.g. cifar10-full)")
     add_grace(parser)
     args = parser.parse_args(argv)
     interrupts.set_grace(args.grace)
     if args.steps < 1:
         raise BenchError(f"--steps must be at least 1, got {args.steps}")
-    load_suite(args.suite)
+    config = load_suite(args.suite)
+    if args.data is not None:
+        config["data"] = args.data
     Backends().select(args.backend).require_available()
+    from googlenet_bench.datasets import validate_data
+
+    validate_data(config, splits=("train",), world_size=1)  # a suite that needs data: found now, not in a worker
     path = profile_path()
     print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
-    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps)
+    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps, data=args.data)
     write_profile(path, settings, measurements, args.backend, args.suite, against_untuned)
     gain = against_untuned["tuned_over_untuned"]
     print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "

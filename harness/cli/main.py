@@ -19,9 +19,9 @@ def run_parser() -> argparse.ArgumentParser:
         description="Run a GoogleNet suite end to end: set-up, data, train, eval, export, infer, record.",
         epilog="commands: " + "; ".join(f"{name}: {text}" for name, (_, text) in commands.COMMANDS.items())
                + ". Use `bench.py COMMAND -h` for each.")
-    parser.add_argument("--suite", default="digits", type=non_empty,
+    parser.add_argument("--suite", type=non_empty,
                         help="suite name (bench.py suites) or a .yaml path; default digits")
-    parser.add_argument("--backend", default="cpu", type=non_empty, help="backend plugin (bench.py backends); default cpu")
+    parser.add_argument("--backend", type=non_empty, help="backend plugin (bench.py backends); default cpu")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a suite key, e.g. --set epochs=1 --set train_samples=512")
     parser.add_argument("--data", type=non_empty,
@@ -94,6 +94,14 @@ def run_options(args):
 
     if args.node_rank >= args.nodes:
         raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
+    if args.ranks < args.nodes:
+        raise BenchError(f"--ranks {args.ranks} is fewer than --nodes {args.nodes}: --ranks counts the ranks of the "
+                         f"whole job, at least one per node (e.g. --ranks {args.nodes})")
+    if args.resume and not args.worker:
+        given = [flag for flag, value in (("--suite", args.suite), ("--backend", args.backend)) if value is not None]
+        if given:
+            raise BenchError(f"--resume continues a run as it was configured: leave out {' and '.join(given)}")
+    args.suite, args.backend = args.suite or "digits", args.backend or "cpu"
     launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
                            node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
                                          master_port=args.master_port, cluster_timeout_s=args.cluster_timeout))

@@ -51,7 +51,10 @@ def execute(plan: Plan) -> Outcome:
 
     started = time.time()
     files = RankFiles(plan.run_dir)
-    state = RunState(events=_open_run(plan, files))
+    try:
+        state = RunState(events=_open_run(plan, files))
+    except OSError as exc:  # before any work: nothing to record yet
+        raise BenchError(f"the run directory {plan.run_dir} cannot be made ({exc.strerror}): pass --results DIR") from None
     figures: dict = {}
     finish = _Finish(plan, state, files, figures, started)
     status, reason, unexpected = "success", None, None
@@ -79,7 +82,8 @@ def _open_run(plan: Plan, files) -> EventLog:
     from googlenet_bench.harness.results.checkpoints import save_run_file
 
     fresh = not plan.worker and not plan.resume
-    plan.run_dir.mkdir(parents=True, exist_ok=not fresh)
+    plan.results_dir.mkdir(parents=True, exist_ok=True)  # the results folder the harness owns: made at the start
+    plan.run_dir.mkdir(exist_ok=not fresh)
     if fresh:
         save_run_file(plan.run_dir, plan.config, {"suite": plan.options.suite, "backend": plan.backend.name,
                                                   "phases": list(plan.phases), "pretrained": plan.options.pretrained,

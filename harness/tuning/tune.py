@@ -59,10 +59,11 @@ class Candidate:
         return (f"isa={self.isa} threads={self.threads or 'default'} workers={self.workers or 'default'}")
 
 
-def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_s: float, stream) -> dict:
+def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_s: float, stream,
+            data: str | None = None) -> dict:
     command = [sys.executable, "-m", "googlenet_bench.harness.tuning.tune_worker", "--backend", backend, "--suite", suite,
                "--isa", candidate.isa, "--threads", str(candidate.threads), "--workers", str(candidate.workers),
-               "--steps", str(steps)]
+               "--steps", str(steps)] + (["--data", data] if data else [])
     env = {k: v for k, v in os.environ.items() if k != ISA_ENV}
     env["GLOG_v"] = "3"  # MindSpore's log noise off
     started = time.perf_counter()
@@ -92,14 +93,14 @@ def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_
 
 
 class Tuner:
-    def __init__(self, backend: str, suite: str, steps: int, stream=sys.stderr):
-        self.backend, self.suite, self.steps, self.stream = backend, suite, steps, stream
+    def __init__(self, backend: str, suite: str, steps: int, stream=sys.stderr, data: str | None = None):
+        self.backend, self.suite, self.steps, self.stream, self.data = backend, suite, steps, stream, data
         self.measurements: list[dict] = []
         self.fastest_wall_s: float | None = None
 
     def run(self, candidate: Candidate) -> float:
         timeout = FIRST_CANDIDATE_TIMEOUT_S if self.fastest_wall_s is None else SLOW_CUTOFF * self.fastest_wall_s
-        result = measure(candidate, self.backend, self.suite, self.steps, timeout, self.stream)
+        result = measure(candidate, self.backend, self.suite, self.steps, timeout, self.stream, self.data)
         self.measurements.append(result)
         if "ms_per_step" not in result:
             return float("inf")
@@ -146,10 +147,11 @@ class Tuner:
         return result
 
 
-def tune(backend: str, suite: str, steps: int, rounds: int = 2, stream=sys.stderr) -> tuple[dict, list[dict], dict]:
+def tune(backend: str, suite: str, steps: int, rounds: int = 2, stream=sys.stderr,
+         data: str | None = None) -> tuple[dict, list[dict], dict]:
     """The best settings, every measurement, and the tuned settings against the untuned defaults."""
     cores = os.cpu_count() or 1
-    tuner = Tuner(backend, suite, steps, stream)
+    tuner = Tuner(backend, suite, steps, stream, data)
     isas = isa_candidates(cpu_flags())
     best = tuner.best_of("oneDNN ISA", Candidate(isas[0]), [Candidate(isa) for isa in isas[1:]], needs_margin=False)
     thread_counts = sorted({1, cores})
