@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,6 +64,7 @@ def test_sigterm_mid_epoch_stops_at_a_step_and_the_resume_ends_where_an_uninterr
     wait_for_event(results, '"epoch_stop", "value": 1', proc)
     time.sleep(0.5)  # a few steps into epoch 2
     seconds, stderr = stop(proc, signal.SIGTERM)
+    print(f"signal-to-exit, training (SIGTERM, 16-step epochs): {seconds:.2f} s")
     assert proc.returncode == 143 and "Traceback" not in stderr, stderr[-2000:]
     assert seconds < 20, seconds
     record = read_record(next(results.glob("*.json")))
@@ -99,7 +101,41 @@ def test_a_signal_in_a_later_phase_stops_it_with_an_aborted_record(tmp_path, dig
     if phase == "eval":
         time.sleep(2.0)
     seconds, stderr = stop(proc, sig)
+    print(f"signal-to-exit, {phase} ({sig.name}): {seconds:.2f} s")
     assert proc.returncode == EXIT[sig] and "Traceback" not in stderr, stderr[-2000:]
     assert seconds < 30
     record = read_record(next(tmp_path.glob("*.json")))
     assert record["status"] == "aborted", record["status"]
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+@pytest.mark.fault
+def test_sigterm_to_the_parent_of_a_2_rank_run_stops_rank_0_with_a_checkpoint_and_an_aborted_record(tmp_path):
+    proc = start(tmp_path, *LONG_EPOCH, "--set", "epochs=4", "--phases", "train", "--ranks", "2")
+    wait_for_event(tmp_path, '"epoch_stop", "value": 1', proc, timeout=600)
+    seconds, stderr = stop(proc, signal.SIGTERM)
+    print(f"signal-to-exit, 2-rank parent (SIGTERM): {seconds:.2f} s")
+    assert proc.returncode == 143 and "Traceback" not in stderr, stderr[-2000:]
+    assert seconds < 30
+    record = read_record(next(tmp_path.glob("*.json")))
+    assert record["status"] == "aborted", record["error"]
+    saved = record["figures"]["checkpoint"]  # rank 0's, collected by the parent
+    assert 8 <= saved["at_step"] < 32 and Path(saved["path"]).is_file(), saved  # 8 steps an epoch on each rank
+    time.sleep(1)
+    survivors = subprocess.run(["pgrep", "-f", record["run_id"]], capture_output=True, text=True).stdout.split()
+    assert survivors == []
+
+
+@pytest.mark.slow
+@pytest.mark.fault
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_tune_stops_its_candidate_and_writes_no_profile(tmp_path, sig, private_cache):
+    proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), "tune", "--steps", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    time.sleep(8)  # into its first candidate's training
+    seconds, stderr = stop(proc, sig)
+    print(f"signal-to-exit, tune ({sig.name}): {seconds:.2f} s")
+    assert proc.returncode == EXIT[sig] and "Traceback" not in stderr, stderr[-2000:]
+    assert seconds < 30 and f"stopped by {sig.name}" in stderr
+    assert not list(private_cache.glob("tune/*.json"))

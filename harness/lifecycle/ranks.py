@@ -8,7 +8,7 @@ everything as soon as one rank dies, and merges the reports into the run's figur
 No orphans: however the parent dies (even SIGKILL, which it cannot catch), the kernel kills
 its launchers (a parent-death signal set before exec), and each rank and msrun's scheduler
 die with their launcher the same way (`die_with_launcher`). A stop signal to the parent is passed on
-to the ranks, which stop at their next step (`_stop_on_signal`).
+to rank 0, which stops at its next step with a checkpoint (`_stop_on_signal`).
 
 Long because starting, watching and stopping the ranks share the status files and must be read together.
 """
@@ -244,19 +244,19 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 def _stop_on_signal(running, files: RankFiles) -> None:
-    """Pass the stop signal on to the ranks, so that each stops at its next step and rank 0 saves its
-    checkpoint and record; wait for rank 0 (else every rank here) within the grace period, then end the rest.
-    A rank that took one more step than rank 0 waits for it in a collective: ending it loses nothing, the
-    parameters are the same on every rank at rank 0's step."""
+    """Pass the stop signal on to rank 0 (else, on a node without it, to every rank here), which stops at its
+    next step with the checkpoint and its record; wait for it within the grace period, then end the rest. The
+    other ranks are not signalled: one that stopped a step before rank 0 would leave rank 0 waiting in that
+    step's all-reduce. A rank a step ahead waits there for rank 0 instead, and ending it loses nothing."""
     signum = interrupts.received() or signal.SIGTERM
-    for pid in files.pids():
+    rank0 = files.pid(0)
+    watched = [rank0] if rank0 else files.pids()
+    for pid in watched:
         try:
             os.kill(pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
     deadline = time.monotonic() + max(0.0, interrupts.remaining_s() - interrupts.LAST_WORDS_S - 1.0)
-    rank0 = files.pid(0)
-    watched = [rank0] if rank0 else files.pids()
     while time.monotonic() < deadline and any(_alive(pid) and not _exited(running, pid) for pid in watched):
         time.sleep(0.1)
     _stop_all(running, files, grace_s=1.0)

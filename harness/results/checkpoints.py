@@ -88,6 +88,8 @@ def _save_whole(cell, path: Path, append_dict: dict | None = None) -> None:
         with stderr_held():
             ms.save_checkpoint(cell, str(partial), crc_check=True, append_dict=append_dict)
         os.replace(partial, path)
+    except OSError as exc:  # a write error names no file: name the checkpoint
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
         shutil.rmtree(partial.parent, ignore_errors=True)
 
