@@ -130,6 +130,8 @@ def cmd_run(argv: list[str]) -> int:
     plan = make_plan(run_options(args))
     outcome = execute(plan)
     if plan.worker:
+        if outcome.unexpected is not None:
+            raise outcome.unexpected  # its traceback goes to the rank's log; the parent names that log
         if outcome.status == "aborted":
             return interrupts.exit_code()
         return 0 if outcome.status in RAN_TO_THE_END else 1  # e.g. diverged: rank 0's record says so
