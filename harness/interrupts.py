@@ -30,7 +30,7 @@ from typing import Callable
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 DEFAULT_GRACE_S = 30.0
-LAST_WORDS_S = 5.0  # the most the grace-period hooks may take, out of the grace period itself
+LAST_WORDS_S = 5.0  # the most the grace-period hooks may take (a third of a short grace period), out of it
 
 _installed = False
 _cooperative = threading.Event()
@@ -70,6 +70,10 @@ def grace_s() -> float:
     return _grace_s
 
 
+def last_words_s() -> float:
+    return min(LAST_WORDS_S, _grace_s / 3)
+
+
 def remaining_s() -> float:
     """Seconds left of the grace period (all of it before a signal)."""
     if _received_at is None:
@@ -97,14 +101,14 @@ def _watch() -> None:
         _pass_on(child, first)
     if not _cooperative.is_set():
         _thread.interrupt_main()
-    again = signal.sigtimedwait(STOP_SIGNALS, max(0.0, _grace_s - LAST_WORDS_S))
+    again = signal.sigtimedwait(STOP_SIGNALS, max(0.0, _grace_s - last_words_s()))
     if again is not None:
         print(f"{signal_name(again.si_signo)} again: quitting now", file=sys.stderr, flush=True)
         os._exit(exit_code())
     print(f"the grace period of {_grace_s:g} s is over: exiting with what was saved", file=sys.stderr, flush=True)
     hooks = threading.Thread(target=_say_last_words, daemon=True)
     hooks.start()
-    hooks.join(LAST_WORDS_S)
+    hooks.join(last_words_s())
     os._exit(exit_code())
 
 

@@ -139,3 +139,18 @@ def test_a_signal_to_tune_stops_its_candidate_and_writes_no_profile(tmp_path, si
     assert proc.returncode == EXIT[sig] and "Traceback" not in stderr, stderr[-2000:]
     assert seconds < 30 and f"stopped by {sig.name}" in stderr
     assert not list(private_cache.glob("tune/*.json"))
+
+
+@pytest.mark.slow
+@pytest.mark.fault
+def test_past_the_grace_period_the_run_exits_with_an_aborted_record(tmp_path):
+    """A signal while the first step compiles (several seconds here): no step boundary comes within --grace 4.5,
+    so the watcher writes the record of what is known and exits, in about the grace period."""
+    proc = start(tmp_path, *LONG_EPOCH, "--set", "epochs=2", "--phases", "train", "--grace", "4.5")
+    wait_for_event(tmp_path, '"train_start"', proc)
+    seconds, stderr = stop(proc, signal.SIGTERM)
+    print(f"signal-to-exit, grace 4.5 s during the first step's compile (SIGTERM): {seconds:.2f} s")
+    assert proc.returncode == 143 and "the grace period of 4.5 s is over" in stderr, stderr[-2000:]
+    assert 3 <= seconds < 6
+    record = read_record(next(tmp_path.glob("*.json")))
+    assert record["status"] == "aborted" and "SIGTERM" in record["error"]

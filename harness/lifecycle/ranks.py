@@ -256,7 +256,7 @@ def _stop_on_signal(running, files: RankFiles) -> None:
             os.kill(pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
-    deadline = time.monotonic() + max(0.0, interrupts.remaining_s() - interrupts.LAST_WORDS_S - 1.0)
+    deadline = time.monotonic() + max(0.0, interrupts.remaining_s() - interrupts.last_words_s() - 1.0)
     while time.monotonic() < deadline and any(_alive(pid) and not _exited(running, pid) for pid in watched):
         time.sleep(0.1)
     _stop_all(running, files, grace_s=1.0)
