@@ -154,3 +154,25 @@ def test_past_the_grace_period_the_run_exits_with_an_aborted_record(tmp_path):
     assert 3 <= seconds < 6
     record = read_record(next(tmp_path.glob("*.json")))
     assert record["status"] == "aborted" and "SIGTERM" in record["error"]
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_publish_leaves_no_half_site(tmp_path, sig):
+    """A command that does not train stops at once; its writes are whole or absent."""
+    record = (Path(__file__).resolve().parent / "data" / "digits-cpu-full-record.json").read_text()
+    results = tmp_path / "results"
+    results.mkdir()
+    for number in range(1500):  # enough runs that the site takes a while to write
+        (results / f"run-{number:03d}.json").write_text(record.replace('"run_id": "', f'"run_id": "{number}-', 1))
+    proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), "publish", str(results),
+                             "--to", str(tmp_path / "site")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".site.publishing-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the site is being written
+    assert proc.poll() is None, "publish finished before the signal: give it more runs"
+    seconds, stderr = stop(proc, sig)
+    print(f"signal-to-exit, publish ({sig.name}): {seconds:.2f} s")
+    assert proc.returncode == EXIT[sig] and f"stopped by {sig.name}" in stderr and "Traceback" not in stderr, stderr
+    assert seconds < 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no site, no staging folder
