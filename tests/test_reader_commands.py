@@ -33,6 +33,7 @@ def full_record() -> dict:
                           "images_per_s": 590.0, "efficiency": 0.9,
                           "reference": {"path": "one.json", "ms_per_step": 200.0}}
     figures["rehearsal"] = {"host": "cpu", "notes": ["AMP O2 ran as O0"]}
+    record["baseline_chosen"] = {"chosen_by": "median ms/step", "runs": ["a.json", "b.json"], "values": [216.5, None]}
     figures["train"]["time_to_target_s"], figures["train"]["epochs_to_target"] = 12.0, 1
     figures["train"]["final_loss"] = "nan"  # strict_json's spelling of a diverged loss
     return record
@@ -51,7 +52,7 @@ def inner_paths(value, prefix=()) -> list[tuple]:
 
 # The reader-facing part of the record: config keys are checked against the suite schema (test_properties).
 PATHS = [path for path in inner_paths(FULL) if path[0] in ("figures", "environment", "status", "started", "run_id",
-                                                              "error", "suite", "backend")]
+                                                              "error", "suite", "backend", "baseline_chosen")]
 
 
 def changed(changes) -> dict:

@@ -17,8 +17,9 @@ DATASET_NAMES = {"digits": "digits (scikit-learn, embedded)", "cifar10": "CIFAR-
 
 
 def _get(mapping, *keys, default=None):
+    """A nested value of a record (its schema checked the blocks are mappings), or `default` where absent."""
     for key in keys:
-        if not isinstance(mapping, dict) or mapping.get(key) is None:
+        if mapping.get(key) is None:
             return default
         mapping = mapping[key]
     return mapping

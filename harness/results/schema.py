@@ -91,6 +91,9 @@ RECORD = Fields({
     "config": ANY_MAPPING,  # checked key by key against the suite schema, below
     "figures": FIGURES,
     "events": list_of(EVENT),
+    # A baseline (bench.py baseline) made of several runs: which one, and their speed figures.
+    "baseline_chosen": nullable(Fields({"chosen_by": TEXT, "runs": list_of(TEXT), "values": list_of(SPEED)},
+                                       required=("chosen_by", "runs", "values"))),
 }, required=("schema", "suite", "backend", "status", "environment", "config", "figures"),
    expected="a results record (a JSON mapping)")
 
