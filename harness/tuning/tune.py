@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from googlenet_bench.harness import interrupts
-from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.errors import RunFailed  # after tuning started: a failure (exit 1), not bad input
 from googlenet_bench.harness.measure.machine_profile import DEFAULT_ISA, ISA_ENV
 from googlenet_bench.harness.results.record import cpu_flags
 
@@ -84,7 +84,7 @@ def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_
         lines = [line for line in stdout.splitlines() if line.startswith("{")]
         if proc.returncode != 0 or not lines:
             tail = (stderr.strip().splitlines() or ["no output"])[-1]
-            raise BenchError(f"tune candidate {candidate.describe()} failed: {tail}")
+            raise RunFailed(f"tune candidate {candidate.describe()} failed: {tail}")
         result = json.loads(lines[-1])
     result.update(candidate=candidate.__dict__, wall_s=round(time.perf_counter() - started, 1))
     shown = f"{result['ms_per_step']:.1f} ms/step" if "ms_per_step" in result else result["stopped"]
@@ -120,7 +120,7 @@ class Tuner:
         if needs_margin and timed[best] > timed[default] * (1 - NOISE):
             return default  # not faster beyond the noise: keep the default
         if timed[best] == float("inf"):
-            raise BenchError(f"tune: every {stage} candidate was stopped; rerun on a quiet machine")
+            raise RunFailed(f"tune: every {stage} candidate was stopped; rerun on a quiet machine")
         return best
 
 
