@@ -34,8 +34,10 @@ def _check_files(root: Path) -> None:
     for path in paths:
         size = path.stat().st_size
         if size != RECORDS_PER_FILE * RECORD_BYTES:
-            records = f"{size / RECORD_BYTES:,.1f}".removesuffix(".0")
-            raise BenchError(f"CIFAR-10 file {path} holds {records} records ({size:,} bytes); MindSpore needs "
+            whole, rest = divmod(size, RECORD_BYTES)
+            holds = (f"{whole:,} records ({size:,} bytes)" if not rest else
+                     f"{size:,} bytes, {whole:,} whole {RECORD_BYTES:,}-byte records and {rest:,} bytes over")
+            raise BenchError(f"CIFAR-10 file {path} holds {holds}; MindSpore needs "
                              f"exactly {RECORDS_PER_FILE:,} ({RECORDS_PER_FILE * RECORD_BYTES:,} bytes): "
                              f"re-extract cifar-10-binary.tar.gz")
 

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.errors import BenchError
 
 CHUNK = 1 << 20
@@ -119,6 +120,7 @@ def _receive(response, part: Path, offset: int, total: int | None, url: str) -> 
                     raise DownloadFailed(_interrupted(url, part, received, total, exc)) from None
                 if not chunk:
                     break
+                interrupts.check()  # a safe point: the .part file holds whole chunks, a rerun resumes it
                 handle.write(chunk)
                 received += len(chunk)
     except OSError as exc:

@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.parse
@@ -24,9 +25,11 @@ from pathlib import Path
 from googlenet_bench.datasets import cifar10, imagenet
 from googlenet_bench.datasets.download import MD5_PATTERN, download, file_digest, no_room, say
 from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.targets import writable_folder
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"  # published with the release
+CIFAR10_ARCHIVE_BYTES = 170_052_171  # the official archive's size
 URL_ENV, MD5_ENV = "GOOGLENET_BENCH_CIFAR10_URL", "GOOGLENET_BENCH_CIFAR10_MD5"  # mirrors
 ARCHIVE = "cifar-10-binary.tar.gz"
 FOLDER = "cifar-10-batches-bin"  # the archive's top folder, and the --data directory
@@ -54,15 +57,28 @@ def check_source(url: str, md5: str) -> str:
     return md5.lower()
 
 
-def _prepare(to: Path) -> Path:
+def _prepare(to: Path, owned: bool) -> Path:
+    """The target folder, checked before the network: a writable folder (`owned`, the harness's cache: created
+    with its parents; else only the folder itself is created, in an existing parent, and the console says so)."""
     to = Path(to).expanduser().absolute()
     if to.exists() and not to.is_dir():
         raise BenchError(f"--to {to} is a file: give a directory")
-    try:
-        to.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BenchError(f"--to {to} cannot be created ({exc.strerror}): choose another directory") from None
-    return to
+    if not owned and not to.exists():
+        writable_folder(to.parent, "--to", of=to)
+        print(f"created {to}", file=sys.stderr)
+    return writable_folder(to, "--to", make=True)
+
+
+def _check_room(to: Path, url: str) -> None:
+    """Enough free space for the rest of the archive and its unpacked files, checked before the network.
+    The official archive's size is known; a mirror's is checked by the download against its Content-Length."""
+    if url != CIFAR10_URL:
+        return
+    part = to / f"{ARCHIVE}.part"
+    have = (to / ARCHIVE).stat().st_size if (to / ARCHIVE).exists() else part.stat().st_size if part.exists() else 0
+    need = max(0, CIFAR10_ARCHIVE_BYTES - have) + sum(FILE_BYTES.values())
+    if shutil.disk_usage(to).free < need:
+        raise no_room(to, need)
 
 
 @contextmanager
@@ -104,10 +120,10 @@ class Fetched:
     how: str  # "already there, ..." or "downloaded, ..."
 
 
-def fetch_cifar10(to: Path, url: str, md5: str) -> Fetched:
+def fetch_cifar10(to: Path, url: str, md5: str, owned: bool = False) -> Fetched:
     """DIR/cifar-10-batches-bin, whole and verified: downloaded and unpacked unless already there."""
     md5 = check_source(url, md5)
-    to = _prepare(to)
+    to = _prepare(to, owned)
     target = to / FOLDER
     with _locked(to):
         if target.exists():
@@ -120,6 +136,7 @@ def fetch_cifar10(to: Path, url: str, md5: str) -> Fetched:
             say(f"{target}: {problem}; fetching it again")
         for stale in to.glob(STAGING_PREFIX + "*"):  # left by a fetch that was killed while unpacking
             shutil.rmtree(stale, ignore_errors=True)
+        _check_room(to, url)
         archive = to / ARCHIVE
         if archive.exists() and file_digest(archive) != md5:  # kept by a fetch that could not unpack: reuse if right
             archive.unlink()

@@ -11,15 +11,14 @@ class BenchError(Exception):
 class RunFailed(Exception):
     """The run ended without a valid result (a rank died, the loss diverged, ...); exit 1.
 
-    `status` is what the record says (googlenet_bench.harness.types.STATUSES); `figures` are what was
-    measured on the way, kept in the record."""
+    `status` is what the record says (googlenet_bench.harness.types.STATUSES). What was measured is not
+    carried here: the run keeps it (googlenet_bench.harness.lifecycle.run)."""
 
     exit_code = 1
 
-    def __init__(self, message: str, status: str = "failed", figures: dict | None = None):
+    def __init__(self, message: str, status: str = "failed"):
         super().__init__(message)
         self.status = status
-        self.figures = figures or {}
 
 
 def did_you_mean(word: str, choices) -> str:

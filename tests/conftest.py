@@ -1,6 +1,7 @@
 """Shared fixtures: synthetic CIFAR-10 binaries, a small real-JPEG ImageFolder tree, a private cache."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -108,6 +109,24 @@ def imagenet_dir(tmp_path_factory) -> Path:
 def one_line(stderr: str) -> bool:
     """What a refusal promises on stderr: exactly one line, and no traceback."""
     return stderr.count("\n") == 1 and stderr.endswith("\n") and "Traceback" not in stderr
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, megabytes: int, read_only: bool = False):
+    """A real file system of this size (tmpfs, as root), so a full disk is a real ENOSPC and a read-only one
+    a real EROFS; skipped where mounting is not allowed."""
+    import subprocess
+
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    options = f"size={megabytes}m" + (",ro" if read_only else "")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)]).returncode != 0:
+        pytest.skip("mount is not allowed here")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
 
 
 def run_bench(*args: str, timeout: float = 600, env: dict | None = None):

@@ -6,6 +6,7 @@ None of these trains: each fails before a run starts, so they need no training l
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -87,14 +88,31 @@ def test_resume_refuses_a_run_file_wrong_inside_and_writes_nothing(tmp_path, run
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("target, message", [
-    ("{tmp}", "--to {tmp} is a directory: give the baseline file"),
+    ("{tmp}", "--to {tmp} is a directory: give a file path in it"),
     ("/proc/baseline.json", "--to /proc/baseline.json: cannot write it there"),  # read-only even for root
-    ("{tmp}/file/baseline.json", "{tmp}/file is a file, not a directory"),
+    ("{tmp}/file/baseline.json", "directory {tmp}/file is a file, not a directory"),
+    # Issue 24: /dev/full became a JSON file; /nonexist was created silently.
+    ("/dev/full", "--to /dev/full is a character device, not a file this tool writes"),
+    ("{tmp}/fifo", "--to {tmp}/fifo is a FIFO, not a file this tool writes"),
+    ("{tmp}/socket", "--to {tmp}/socket is a socket, not a file this tool writes"),
+    ("{tmp}/out-link.json", "--to {tmp}/out-link.json is a symbolic link out of {tmp}"),
+    ("/nonexist-gb/b.json", "--to /nonexist-gb/b.json: directory /nonexist-gb does not exist: create it first"),
 ])
 def test_baseline_to_a_place_it_cannot_write_is_one_line(tmp_path, target, message):
+    import os
+    import socket
+
     (tmp_path / "file").write_text("x")
+    os.mkfifo(tmp_path / "fifo")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "socket"))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out-link.json").symlink_to(tmp_path / "elsewhere" / "b.json")
     target, message = target.format(tmp=tmp_path), message.format(tmp=tmp_path)
     one_line_exit_2(bench("baseline", REAL_RECORD, "--to", target), message)
+    server.close()
+    assert Path("/dev/full").is_char_device() and not Path("/nonexist-gb").exists()
+    assert not (tmp_path / "elsewhere" / "b.json").exists()
 
 
 # -- class 5: values that must be refused while the command line is read ------------------------------

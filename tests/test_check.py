@@ -123,6 +123,7 @@ def test_a_missing_baseline_and_a_bad_tolerance_exit_2(tmp_path, baseline):
 def test_baseline_command_strips_events_stamps_tolerances_and_keeps_them_on_refresh(tmp_path):
     run = write_record(tmp_path / "run.json", make_record(events=[{"key": "run_start"}]))
     baseline = tmp_path / "baselines" / "digits-cpu.json"
+    baseline.parent.mkdir()  # a folder named on the command line is not created (issue 24)
     result = bench("baseline", run, "--to", baseline)
     assert result.returncode == 0, result.stderr
     written = json.loads(baseline.read_text())

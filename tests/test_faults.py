@@ -47,7 +47,7 @@ def test_diverging_loss_stops_within_an_epoch_and_keeps_the_last_good_checkpoint
 
 @pytest.mark.fault
 @pytest.mark.slow
-def test_ctrl_c_stops_at_an_epoch_with_a_record_and_a_checkpoint_and_resumes(tmp_path):
+def test_ctrl_c_stops_at_a_step_with_a_record_and_a_checkpoint_and_resumes(tmp_path):
     proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), *SMALL, "--set", "epochs=6",
                              "--set", "ckpt_every_epochs=5", "--results", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -62,16 +62,17 @@ def test_ctrl_c_stops_at_an_epoch_with_a_record_and_a_checkpoint_and_resumes(tmp
     assert proc.returncode == 130 and "Traceback" not in stderr
     record = read_record(next(tmp_path.glob("*.json")))
     assert record["status"] == "aborted"
-    stopped_at = record["figures"]["train"]["epochs"]
-    assert 1 <= stopped_at < 6
+    saved = record["figures"]["checkpoint"]  # at the step the signal was taken (2 steps an epoch here)
+    stopped_at = saved["at_step"]
+    assert 2 <= stopped_at < 12 and Path(saved["path"]).is_file()
     run_dir = tmp_path / record["run_id"]
-    assert (run_dir / "checkpoints" / f"train_googlenet_digits-{stopped_at}_2.ckpt").exists()
     assert f"--resume {run_dir}" in stderr
     resumed = run_bench("--resume", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     record = read_record(tmp_path / f"{record['run_id']}.json")
     assert record["status"] == "success" and record["figures"]["train"]["optimizer_steps"] == 12
-    assert record["figures"]["resumed"]["from_epoch"] == stopped_at
+    resumed = record["figures"]["resumed"]
+    assert resumed["from_epoch"] * 2 + resumed["from_step_in_epoch"] == stopped_at
 
 
 @pytest.mark.fault

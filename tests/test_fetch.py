@@ -165,7 +165,8 @@ def test_an_interrupted_download_is_resumed_with_a_range_request(server, archive
 
 
 @pytest.mark.fault
-def test_ctrl_c_keeps_the_partial_download_for_the_next_fetch(server, archive, tmp_path):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_keeps_the_partial_download_for_the_next_fetch(server, archive, tmp_path, sig, code):
     server.trickle_next[ARCHIVE_PATH] = 100_000
     part = tmp_path / "cifar-10-binary.tar.gz.part"
     command = [sys.executable, str(PROJECT_ROOT / "bench.py"), "fetch", "cifar10", "--to", str(tmp_path),
@@ -176,10 +177,12 @@ def test_ctrl_c_keeps_the_partial_download_for_the_next_fetch(server, archive, t
     deadline = time.monotonic() + 60
     while not (part.exists() and part.stat().st_size >= 100_000) and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert "interrupted" in stderr and "run the same command again to resume" in stderr and "Traceback" not in stderr
+    assert process.returncode == code and time.monotonic() - sent < 5  # the next chunk is a safe point
+    assert f"stopped by {sig.name}" in stderr and "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
     kept = part.stat().st_size
     assert 100_000 <= kept < len(archive) and os.listdir(tmp_path) == [part.name]
 
@@ -223,6 +226,20 @@ def test_too_little_disk_for_the_download_is_refused_before_it(server, tmp_path)
         result = fetch(server, disk)
         assert result.returncode == 2 and "not enough disk space in" in refusal(result)
         assert os.listdir(disk) == []  # refused on the response's size, before writing a byte
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("read_only, message", [(True, "is not writable here"), (False, "not enough disk space in")],
+                         ids=["read-only", "2 MB free"])
+def test_a_target_that_cannot_take_the_official_archive_is_refused_before_the_network(tmp_path, read_only, message):
+    from conftest import tmpfs
+
+    with tmpfs(tmp_path / "disk", 2, read_only=read_only) as disk:
+        # The official address: were the check after the network, this would try to reach it.
+        result = run_bench("fetch", "cifar10", "--to", str(disk), timeout=60,
+                           env={"GOOGLENET_BENCH_CIFAR10_URL": "", "no_proxy": "", "https_proxy": "http://127.0.0.1:9"})
+        assert result.returncode == 2 and message in one_line(result), result.stderr
+        assert os.listdir(disk) == []
 
 
 @pytest.mark.fault

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -122,16 +123,17 @@ def test_sigterm_mid_training_leaves_a_checkpoint_and_record_and_resumes(tmp_pat
     wait_for_event(tmp_path, '"epoch_stop", "value": 1', proc)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
+    assert proc.returncode == 143 and "Traceback" not in stderr, stderr[-2000:]  # 128 + SIGTERM
     record = read_record(next(tmp_path.glob("*.json")))
-    stopped_at = record["figures"]["train"]["epochs"]
-    assert record["status"] == "aborted" and 1 <= stopped_at < 6
+    saved = record["figures"]["checkpoint"]
+    stopped_at = saved["at_step"]
+    assert record["status"] == "aborted" and 2 <= stopped_at < 12 and Path(saved["path"]).is_file()
     run_dir = tmp_path / record["run_id"]
-    assert (run_dir / "checkpoints" / f"train_googlenet_digits-{stopped_at}_2.ckpt").exists()
     resumed = run_bench("--resume", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     record = read_record(tmp_path / f"{record['run_id']}.json")
-    assert record["status"] == "success" and record["figures"]["resumed"]["from_epoch"] == stopped_at
+    resumed = record["figures"]["resumed"]
+    assert record["status"] == "success" and resumed["from_epoch"] * 2 + resumed["from_step_in_epoch"] == stopped_at
     assert record["figures"]["train"]["optimizer_steps"] == 12
 
 

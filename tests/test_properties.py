@@ -506,10 +506,15 @@ def test_non_finite_figures_read_back_as_floats(tmp_path):
     from googlenet_bench.harness.results.record import write_json_atomic
 
     path = write_json_atomic(tmp_path / "diverged.json", changed_inside(FULL_RECORD, [
-        (("figures", "train", "final_loss"), math.inf), (("figures", "train", "ms_per_step_median"), math.nan)]))
+        (("figures", "train", "final_loss"), math.inf)]))
     assert '"final_loss": "inf"' in path.read_text()  # JSON has no such numbers: strict_json wrote strings
     train = read_record(path)["figures"]["train"]
-    assert train["final_loss"] == math.inf and math.isnan(train["ms_per_step_median"])
+    assert train["final_loss"] == math.inf
+    # A loss may diverge; a time may not be NaN (issue 24: `check --speed` called a NaN "no regression").
+    path = write_json_atomic(tmp_path / "nan-speed.json", changed_inside(FULL_RECORD, [
+        (("figures", "train", "ms_per_step_median"), math.nan)]))
+    with pytest.raises(BenchError, match="ms_per_step_median must be a finite number above 0, got 'nan'"):
+        read_record(path)
 
 
 # --- run files (run.json): what --resume continues from ------------------------------------------

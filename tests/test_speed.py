@@ -207,7 +207,7 @@ def test_tune_keeps_a_faster_setting_only_past_the_noise_and_pairs_it_with_the_u
               ("AVX2", 1, 0): 530.0, ("AVX2", 2, 0): 440.0, ("AVX2", 0, 1): 449.0}
     runs = []
 
-    def fake_measure(candidate, backend, suite, steps, timeout_s, stream):
+    def fake_measure(candidate, backend, suite, steps, timeout_s, stream, data=None):
         runs.append(candidate)
         return {"ms_per_step": speeds[(candidate.isa, candidate.threads, candidate.workers)], "wall_s": 30.0}
 

@@ -62,14 +62,17 @@ def test_under_amp_a_few_near_ties_may_flip_within_the_suites_allowance():
 
 
 def test_a_record_is_never_replaced_by_an_attempt_that_got_less_far(tmp_path):
+    def record(status):  # the least a record holds (the writer checks it against the schema)
+        return {"schema": 1, "suite": "digits", "backend": "cpu", "status": status, "environment": {}, "config": {},
+                "figures": {}}
+
     run_dir = tmp_path / "run-1"
-    record = {"status": "aborted", "figures": {}}
-    _, written = keep_record(tmp_path, run_dir, "run-1", record, attempt=1)
+    _, written = keep_record(tmp_path, run_dir, "run-1", record("aborted"), attempt=1)
     assert written == tmp_path / "run-1.json"
-    attempt, kept = keep_record(tmp_path, run_dir, "run-1", {"status": "failed", "figures": {}}, attempt=2)
+    attempt, kept = keep_record(tmp_path, run_dir, "run-1", record("failed"), attempt=2)
     assert kept is None and json.loads((tmp_path / "run-1.json").read_text())["status"] == "aborted"
     assert json.loads(attempt.read_text())["status"] == "failed"  # the failed attempt keeps its own account
-    _, written = keep_record(tmp_path, run_dir, "run-1", {"status": "success", "figures": {}}, attempt=3)
+    _, written = keep_record(tmp_path, run_dir, "run-1", record("success"), attempt=3)
     assert json.loads(written.read_text())["status"] == "success"
     assert sorted(p.name for p in (run_dir / "attempts").iterdir()) == ["1.json", "2.json", "3.json"]
 

@@ -44,3 +44,22 @@ def phase_list(text: str) -> list[str]:
 
 
 PORT = whole_number(1, 65535)
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def add_grace(parser: argparse.ArgumentParser) -> None:
+    """--grace: how long a stop on SIGINT/SIGTERM may take at most (googlenet_bench.harness.interrupts)."""
+    from googlenet_bench.harness.interrupts import DEFAULT_GRACE_S
+
+    parser.add_argument("--grace", type=seconds, default=DEFAULT_GRACE_S, metavar="SECONDS",
+                        help="on SIGINT or SIGTERM, stop at the next step with a checkpoint and a record within "
+                             f"this many seconds (a scheduler's time before SIGKILL); default {DEFAULT_GRACE_S:g}")

@@ -12,8 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from googlenet_bench.harness.cli.arguments import OneLineParser
-from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness import interrupts
+from googlenet_bench.harness.cli.arguments import OneLineParser, add_grace
+from googlenet_bench.harness.errors import BenchError, did_you_mean
 
 REFERENCES = ("zoo",)
 COMMANDS: dict = {}  # name -> (function(argv) -> exit code, one-line help)
@@ -98,6 +99,7 @@ def cmd_check(argv: list[str]) -> int:
 def cmd_baseline(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.check import existing_tolerances, make_baseline, median_run, tolerances_of
     from googlenet_bench.harness.results.record import read_record, write_json_atomic
+    from googlenet_bench.harness.results.targets import writable_file
 
     parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances; of "
                                  "several runs, the one with the median speed figure.")
@@ -106,16 +108,12 @@ def cmd_baseline(argv: list[str]) -> int:
     parser.add_argument("--to", required=True, type=Path, help="baseline file to write, e.g. baselines/digits-cpu.json")
     _add_tolerances(parser, "those already in --to, else 0.02 and 1.12")
     args = parser.parse_args(argv)
-    if args.to.is_dir():
-        raise BenchError(f"--to {args.to} is a directory: give the baseline file, e.g. {args.to / 'digits-cpu.json'}")
-    blocking = next((parent for parent in args.to.parents if parent.exists() and not parent.is_dir()), None)
-    if blocking is not None:
-        raise BenchError(f"--to {args.to}: {blocking} is a file, not a directory: choose another path")
+    writable_file(args.to, "--to")  # before any work: a regular file, or absent in an existing folder
     record, origin, chosen = median_run([(read_record(path), path) for path in args.record])
     kept = {"tolerances": existing_tolerances(args.to)}
     tolerances = tolerances_of(kept, str(args.to), top1_drop=args.top1_drop, ms_per_step_ratio=args.ms_per_step_ratio)
     try:
-        write_json_atomic(args.to, make_baseline(record, tolerances, origin, chosen))
+        write_json_atomic(args.to, make_baseline(record, tolerances, origin, chosen), "--to", make_folder=False)
     except OSError as exc:
         raise BenchError(f"--to {args.to}: cannot write it there ({exc.strerror or exc}): "
                          "choose a writable path") from None
@@ -194,6 +192,11 @@ def cmd_report(argv: list[str]) -> int:
     parser.add_argument("record", help="results/<run>.json")
     parser.add_argument("--format", default="github", help="tabulate format: github, plain, pipe, ...")
     args = parser.parse_args(argv)
+    from tabulate import tabulate_formats
+
+    if args.format not in tabulate_formats:
+        raise BenchError(f"--format {args.format}: not a table format{did_you_mean(args.format, tabulate_formats)}; "
+                         f"choose one of {', '.join(sorted(tabulate_formats))}")
     record = read_record(args.record)
     print(zoo_table([record], args.format))
     print(run_summary(record))
@@ -217,6 +220,7 @@ def cmd_fetch(argv: list[str]) -> int:
     parser.add_argument("--md5", default=os.environ.get(MD5_ENV) or CIFAR10_MD5,
                         help=f"cifar10: the archive's MD5 (default: ${MD5_ENV}, else the published {CIFAR10_MD5})")
     parser.add_argument("--check", type=Path, metavar="DIR", help="imagenet: check the tree at DIR (train/, val/)")
+    add_grace(parser)
     args = parser.parse_args(argv)
     if args.dataset == "imagenet":
         if args.to:
@@ -229,11 +233,14 @@ def cmd_fetch(argv: list[str]) -> int:
         return 1 if check.problems else 0
     if args.check:
         raise BenchError("--check is for imagenet: fetch cifar10 verifies what it downloads by itself")
+    interrupts.set_grace(args.grace)
     try:
-        fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5)
+        with interrupts.cooperative():  # stops between chunks: the .part file stays whole
+            fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5, owned=args.to is None)
     except KeyboardInterrupt:
-        print("interrupted: a partial download is kept; run the same command again to resume", file=sys.stderr)
-        return 130
+        print(f"stopped by {interrupts.signal_name(interrupts.received())}: a partial download is kept; run the "
+              "same command again to resume", file=sys.stderr)
+        return interrupts.exit_code()
     print(f"CIFAR-10 {fetched.how}; run: python bench.py --suite cifar10-full --data {fetched.data}", file=sys.stderr)
     print(fetched.data)  # alone on stdout, for scripts: --data "$(python bench.py fetch cifar10)"
     return 0
@@ -268,14 +275,22 @@ def cmd_tune(argv: list[str]) -> int:
     parser.add_argument("--backend", default="cpu", help="backend to train with; default cpu")
     parser.add_argument("--suite", default="digits", help="suite whose network and data are timed; default digits")
     parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch (2 timed epochs); default 8")
+    parser.add_argument("--data", help="the suite's data directory, for a suite that reads one (e.g. cifar10-full)")
+    add_grace(parser)
     args = parser.parse_args(argv)
+    interrupts.set_grace(args.grace)
     if args.steps < 1:
         raise BenchError(f"--steps must be at least 1, got {args.steps}")
-    load_suite(args.suite)
+    config = load_suite(args.suite)
+    if args.data is not None:
+        config["data"] = args.data
     Backends().select(args.backend).require_available()
+    from googlenet_bench.datasets import validate_data
+
+    validate_data(config, splits=("train",), world_size=1)  # a suite that needs data: found now, not in a worker
     path = profile_path()
     print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
-    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps)
+    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps, data=args.data)
     write_profile(path, settings, measurements, args.backend, args.suite, against_untuned)
     gain = against_untuned["tuned_over_untuned"]
     print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "

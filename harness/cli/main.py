@@ -6,8 +6,9 @@ import os
 import sys
 from pathlib import Path
 
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.cli import commands
-from googlenet_bench.harness.cli.arguments import PORT, OneLineParser, non_empty, phase_list, whole_number
+from googlenet_bench.harness.cli.arguments import PORT, OneLineParser, add_grace, non_empty, phase_list, whole_number
 from googlenet_bench.harness.errors import BenchError, RunFailed, did_you_mean
 from googlenet_bench.harness.types import RAN_TO_THE_END
 from googlenet_bench.harness.launch import DEFAULT_CLUSTER_TIMEOUT_S
@@ -19,9 +20,9 @@ def run_parser() -> argparse.ArgumentParser:
         description="Run a GoogleNet suite end to end: set-up, data, train, eval, export, infer, record.",
         epilog="commands: " + "; ".join(f"{name}: {text}" for name, (_, text) in commands.COMMANDS.items())
                + ". Use `bench.py COMMAND -h` for each.")
-    parser.add_argument("--suite", default="digits", type=non_empty,
+    parser.add_argument("--suite", type=non_empty,
                         help="suite name (bench.py suites) or a .yaml path; default digits")
-    parser.add_argument("--backend", default="cpu", type=non_empty, help="backend plugin (bench.py backends); default cpu")
+    parser.add_argument("--backend", type=non_empty, help="backend plugin (bench.py backends); default cpu")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a suite key, e.g. --set epochs=1 --set train_samples=512")
     parser.add_argument("--data", type=non_empty,
@@ -53,6 +54,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--oversubscribe", action="store_true",
                         help="allow more ranks on this machine than its backend says it can host")
     parser.add_argument("--rank-table", type=non_empty, help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
+    add_grace(parser)
     parser.add_argument("--rehearse", nargs="?", const="cpu", metavar="HOST",
                         help="run the backend's recipe (AMP, loss scale, jit level, exports, ranks) on HOST's "
                              "device (default cpu) for a few steps, before cluster time is spent on it")
@@ -66,7 +68,7 @@ def run_parser() -> argparse.ArgumentParser:
 def _worker_argv(args) -> list[str]:
     # The job's layout, so a rank knows its machine's share (and msrun's scheduler its node).
     argv = ["--suite", args.suite, "--backend", args.backend, "--ranks", str(args.ranks), "--nodes", str(args.nodes),
-            "--node-rank", str(args.node_rank)]
+            "--node-rank", str(args.node_rank), "--grace", str(args.grace)]
     for override in args.overrides:
         argv += ["--set", override]
     phases = ",".join(args.phases) if args.phases else None
@@ -93,6 +95,14 @@ def run_options(args):
 
     if args.node_rank >= args.nodes:
         raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
+    if args.ranks < args.nodes:
+        raise BenchError(f"--ranks {args.ranks} is fewer than --nodes {args.nodes}: --ranks counts the ranks of the "
+                         f"whole job, at least one per node (e.g. --ranks {args.nodes})")
+    if args.resume and not args.worker:
+        given = [flag for flag, value in (("--suite", args.suite), ("--backend", args.backend)) if value is not None]
+        if given:
+            raise BenchError(f"--resume continues a run as it was configured: leave out {' and '.join(given)}")
+    args.suite, args.backend = args.suite or "digits", args.backend or "cpu"
     launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
                            node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
                                          master_port=args.master_port, cluster_timeout_s=args.cluster_timeout))
@@ -117,24 +127,26 @@ def cmd_run(argv: list[str]) -> int:
         die_with_launcher()  # a rank or msrun's scheduler: never outlive the launcher
     if args.worker and is_msrun_scheduler():
         return serve_as_msrun_scheduler() if serves_as_scheduler(args.node_rank) else 0
+    interrupts.set_grace(args.grace)
     plan = make_plan(run_options(args))
-    try:
-        outcome = execute(plan)
-    except KeyboardInterrupt as exc:
-        outcome = getattr(exc, "outcome", None)
-        if outcome is not None and not plan.worker:
-            _say_where(outcome)
-            print(f"aborted; continue with: python bench.py --resume {plan.run_dir}", file=sys.stderr)
-        return 130
-    except RunFailed as exc:
-        outcome = getattr(exc, "outcome", None)
-        if plan.worker and exc.status in RAN_TO_THE_END:
-            return 0  # e.g. diverged: rank 0's record says so, and the parent reports it
-        if outcome is not None and not plan.worker:
-            _say_where(outcome)
-        raise
+    outcome = execute(plan)
     if plan.worker:
-        return 0 if outcome.status in RAN_TO_THE_END else 1
+        if outcome.unexpected is not None:
+            raise outcome.unexpected  # its traceback goes to the rank's log; the parent names that log
+        if outcome.status == "aborted":
+            return interrupts.exit_code()
+        return 0 if outcome.status in RAN_TO_THE_END else 1  # e.g. diverged: rank 0's record says so
+    if outcome.unexpected is not None:
+        _say_where(outcome)
+        raise outcome.unexpected
+    if outcome.status == "aborted":
+        _say_where(outcome)
+        print(f"aborted; continue with: python bench.py --resume {plan.run_dir}", file=sys.stderr)
+        return interrupts.exit_code()
+    if outcome.status == "failed":
+        _say_where(outcome)
+        print(f"run failed: {outcome.reason}", file=sys.stderr)
+        return 1
     if outcome.record is None:  # a node other than node 0: its ranks ran, node 0 keeps the record
         node = plan.options.launch.node
         print(f"node {node.node_rank} of {node.nodes}: its ranks finished ({outcome.status}); the run's record is "
@@ -154,7 +166,9 @@ def cmd_run(argv: list[str]) -> int:
 
 def _say_where(outcome, stream=sys.stderr) -> None:
     """Name only files that exist: a record that could not be written is not named."""
-    if outcome.kept_earlier:
+    if outcome.moved:
+        print(outcome.moved, file=sys.stderr)
+    elif outcome.kept_earlier:
         print(f"record of this attempt: {outcome.attempt_record}; the run's record {outcome.record} keeps an "
               "earlier attempt that got further", file=stream)
     elif outcome.record is not None and outcome.record.exists():
@@ -176,14 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"run failed: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # a command stopped by SIGINT or SIGTERM at a safe point: its writes are atomic
+        print(f"stopped by {interrupts.signal_name(interrupts.received())}", file=sys.stderr)
+        return interrupts.exit_code()
 
 
 def run_cli() -> int:
     """`googlenet-bench`, `python -m googlenet_bench` and `python bench.py`: Ctrl-C and SIGTERM deferred
     before MindSpore starts any thread (nothing imported so far imports it), then the command line."""
-    from googlenet_bench.harness.interrupts import install_deferred_interrupts
-
-    install_deferred_interrupts()
+    interrupts.install_deferred_interrupts()
     try:
         return main()
     except BrokenPipeError:  # the reader of stdout left (`googlenet-bench backends | head`): not an error of ours

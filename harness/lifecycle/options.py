@@ -36,3 +36,4 @@ class ResumeFrom:
     checkpoint: Path | None  # None: interrupted before its first checkpoint; it starts over
     epoch: int
     skipped: tuple[str, ...] = ()  # newer checkpoints that failed their CRC check
+    in_epoch: int = 0  # steps done of epoch `epoch + 1` (a checkpoint saved mid-epoch on a stop signal)

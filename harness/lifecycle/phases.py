@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.lifecycle.plan import Plan
 from googlenet_bench.harness.lifecycle.state import RunState, Verdict, mb
@@ -97,6 +98,7 @@ def export(plan: Plan, state: RunState) -> dict:
     state.net.set_train(False)
     figures = {}
     for file_format in plan.recipe.export_formats:
+        interrupts.check()  # a safe point: between formats
         path = plan.device.export(state.net, example, file_format,
                                   plan.run_dir / f"googlenet{EXPORT_EXTENSIONS[file_format]}")
         if path is None:

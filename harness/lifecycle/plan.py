@@ -16,8 +16,8 @@ from pathlib import Path
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.launch import rank_from_env
 from googlenet_bench.harness.lifecycle.options import ResumeFrom, RunOptions
-from googlenet_bench.harness.lifecycle.preflight import (check_free_space, check_inputs, check_rank_capacity,
-                                                         export_formats, resume_point, writable)
+from googlenet_bench.harness.lifecycle.preflight import (check_free_space, check_inputs, check_launch,
+                                                         check_rank_capacity, export_formats, resume_point, writable)
 from googlenet_bench.harness.measure.machine_profile import CONSERVATIVE_ISA, SpeedSettings, extra_work_per_step, speed_settings
 from googlenet_bench.harness.plugins import Backend, Backends
 from googlenet_bench.harness.types import ALWAYS, PHASES, RankInfo, Recipe, Rehearsal
@@ -118,10 +118,14 @@ def make_plan(options: RunOptions) -> Plan:
         config["data"] = options.data
     rank = rank_from_env(options.launch.ranks_here) if options.worker else RankInfo()
     host = options.rehearse_on
+    if host is not None and host == backend.name and not options.resume:
+        raise BenchError(f"--rehearse runs another backend's recipe on {host}'s device, but backend {host!r} runs "
+                         f"there already: leave out --rehearse, or give the --backend to rehearse")
     device = Backends().select(host) if host else backend
     device.require_available()
     if not options.worker:
         check_rank_capacity(options, device, config)
+        check_launch(options, device, config)
     supported = backend.supported_phases(config)
     refused = [phase for phase in phases if phase not in supported]
     if refused:

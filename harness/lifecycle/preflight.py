@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 from googlenet_bench.harness.errors import BenchError
@@ -30,6 +31,22 @@ def check_rank_capacity(options: RunOptions, device: Backend, config: dict) -> N
                          f"can host {capacity} here: lower --ranks, spread them with --nodes, or pass --oversubscribe")
 
 
+def check_launch(options: RunOptions, device: Backend, config: dict) -> None:
+    """Launch options that cannot apply, found now: a rank table the backend's launcher does not read (asked of
+    the launcher even for one rank, which starts none), a master address that does not resolve."""
+    launch = options.launch
+    if launch.rank_table and launch.ranks == 1:
+        launcher = device.launcher(config, launch)
+        launcher.processes(["-m", "googlenet_bench"], launch, options.results_dir / "logs")  # refuses, or checks it
+    address = launch.node.master_addr
+    if address:
+        try:
+            socket.getaddrinfo(address, None)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise BenchError(f"--master-addr {address} does not resolve ({getattr(exc, 'strerror', None) or exc}): "
+                             "give node 0's address or a host name this machine resolves") from None
+
+
 def export_formats(backend: Backend, recipe: Recipe, config: dict) -> tuple[str, ...]:
     supported = recipe.export_formats
     wanted = config["export_formats"]
@@ -47,6 +64,9 @@ def check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe, infe
     from googlenet_bench.harness.results.checkpoints import verify_for_network
     from googlenet_bench.harness.measure.exported import check_exported_model
 
+    if options.checkpoint and "train" in phases:
+        raise BenchError(f"--checkpoint {options.checkpoint} is for runs without the train phase (eval, export, "
+                         "infer: add --phases eval,export,infer); to start training from weights, use --pretrained")
     needs_net = any(p in phases for p in ("eval", "export"))
     if needs_net and "train" not in phases and not options.checkpoint:
         raise BenchError("--phases without train needs --checkpoint FILE to eval or export")
@@ -56,6 +76,8 @@ def check_inputs(options: RunOptions, phases, config: dict, recipe: Recipe, infe
         raise BenchError("compare_scratch measures a pretrained start against a fresh one: pass --pretrained CKPT")
     for flag, path in (("--checkpoint", options.checkpoint), ("--pretrained", options.pretrained)):
         if path:
+            if Path(path).is_dir():
+                raise BenchError(f"{flag} {path} is a directory: give a .ckpt file (e.g. RUN_DIR/googlenet.ckpt)")
             if not Path(path).is_file():
                 raise BenchError(f"{flag} {path}: no such file")
             verify_for_network(Path(path), config["num_classes"], flag, transfer=config["transfer"])
@@ -84,20 +106,27 @@ def resume_point(run_dir: Path) -> ResumeFrom:
     if not training_checkpoints(checkpoints):
         return ResumeFrom(checkpoint=None, epoch=0)
     point = newest_valid_checkpoint(checkpoints)
-    return ResumeFrom(checkpoint=point.path, epoch=point.epoch, skipped=tuple(point.skipped))
+    return ResumeFrom(checkpoint=point.path, epoch=point.epoch, skipped=tuple(point.skipped), in_epoch=point.in_epoch)
 
 
 def writable(results: Path) -> Path:
+    """The results directory if the run can write it; it is created when the run starts, not now, so that a
+    refusal leaves no empty directory behind."""
     if str(results) == "":
         raise BenchError("--results is empty: give a directory, e.g. --results results")
-    try:
-        results.mkdir(parents=True, exist_ok=True)
-        probe = results / f".write-test-{os.getpid()}"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise BenchError(f"results directory {results} is not writable ({exc.strerror}): pass --results DIR") from None
+    if results.exists() and not results.is_dir():
+        raise BenchError(f"results directory {results} is a file: pass --results DIR")
+    existing = existing_ancestor(results)
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        why = "is a file" if not existing.is_dir() else "is not writable"
+        raise BenchError(f"results directory {results} is not writable: {existing} {why}; pass --results DIR")
     return results
+
+
+def existing_ancestor(path: Path) -> Path:
+    """`path`, or the nearest folder above it that exists."""
+    path = Path(path).absolute()
+    return next(candidate for candidate in (path, *path.parents) if candidate.exists())
 
 
 def check_free_space(results: Path, config: dict, phases, recipe: Recipe) -> None:
@@ -108,7 +137,7 @@ def check_free_space(results: Path, config: dict, phases, recipe: Recipe) -> Non
     formats = len(recipe.export_formats) if "export" in phases else 0
     # Training checkpoints hold weights and momentum; plus final weights and the exports.
     needed_mb = weights_mb * ((2 * config["ckpt_keep"] + 1 if "train" in phases else 0) + formats)
-    free_mb = shutil.disk_usage(results).free / MB
+    free_mb = shutil.disk_usage(existing_ancestor(results)).free / MB
     if free_mb < needed_mb:
         raise BenchError(f"results directory {results} has {free_mb:.0f} MB free but this run writes about "
                          f"{needed_mb:.0f} MB: free some space or pass --results DIR")

@@ -7,7 +7,10 @@ everything as soon as one rank dies, and merges the reports into the run's figur
 
 No orphans: however the parent dies (even SIGKILL, which it cannot catch), the kernel kills
 its launchers (a parent-death signal set before exec), and each rank and msrun's scheduler
-die with their launcher the same way (`die_with_launcher`).
+die with their launcher the same way (`die_with_launcher`). A stop signal to the parent is passed on
+to rank 0, which stops at its next step with a checkpoint (`_stop_on_signal`).
+
+Long because starting, watching and stopping the ranks share the status files and must be read together.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 from googlenet_bench.harness.errors import RunFailed
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.interrupts import unblock_in_child
 from googlenet_bench.harness.launch import ProcessSpec
 from googlenet_bench.harness.lifecycle.state import process_started_at
@@ -122,20 +126,23 @@ class RankFiles:
         return found
 
 
-def run_ranks(processes: list[ProcessSpec], files: RankFiles) -> dict:
-    """Start the processes, watch the ranks, and return the cross-rank figures."""
+def run_ranks(processes: list[ProcessSpec], files: RankFiles) -> tuple[dict, str | None]:
+    """Start the processes and watch the ranks; the cross-rank figures, and why the ranks failed (None when
+    every rank finished, or a stop signal ended them: the caller reads rank 0's record for that)."""
     print(f"starting {sum(len(p.ranks) for p in processes)} ranks; logs in {processes[0].log.parent}",
           file=sys.stderr)
+    failure = None
     try:
         supervise(processes, files)
-    finally:
-        figures = merged_figures(files.reports(), process_started_at())
+    except RunFailed as exc:
+        failure = str(exc)
+    figures = merged_figures(files.reports(), process_started_at())
     missing = [r for p in processes for r in p.ranks if not files.is_done(r)]
-    if missing:
+    if failure is None and missing and not interrupts.pending():
         rank = missing[0]
         log = next(p.rank_logs.get(rank, p.log) for p in processes if rank in p.ranks)
-        raise RunFailed(f"rank {rank} did not finish; see its log {log}", figures=figures)
-    return figures
+        failure = f"rank {rank} did not finish; see its log {log}"
+    return figures, failure
 
 
 def merged_figures(reports: list[dict], parent_started: float) -> dict:
@@ -174,6 +181,9 @@ def supervise(processes: list[ProcessSpec], files: RankFiles, timeout_s: float |
     started = time.monotonic()
     try:
         while True:
+            if interrupts.pending():
+                _stop_on_signal(running, files)
+                return
             try:
                 failed = _first_dead_rank(running, files)
             except RunFailed:
@@ -231,6 +241,36 @@ def _signal_group(pid: int, sig: int) -> None:
             os.killpg(group, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _stop_on_signal(running, files: RankFiles) -> None:
+    """Pass the stop signal on to rank 0 (else, on a node without it, to every rank here), which stops at its
+    next step with the checkpoint and its record; wait for it within the grace period, then end the rest. The
+    other ranks are not signalled: one that stopped a step before rank 0 would leave rank 0 waiting in that
+    step's all-reduce. A rank a step ahead waits there for rank 0 instead, and ending it loses nothing."""
+    signum = interrupts.received() or signal.SIGTERM
+    rank0 = files.pid(0)
+    watched = [rank0] if rank0 else files.pids()
+    for pid in watched:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + max(0.0, interrupts.remaining_s() - interrupts.last_words_s() - 1.0)
+    while time.monotonic() < deadline and any(_alive(pid) and not _exited(running, pid) for pid in watched):
+        time.sleep(0.1)
+    _stop_all(running, files, grace_s=1.0)
+
+
+def _exited(running, pid: int) -> bool:
+    """A rank that is its launcher's own child (no launcher in between) is a zombie until reaped."""
+    for _, proc in running:
+        if proc.pid == pid:
+            return proc.poll() is not None
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _stop_all(running, files: RankFiles, grace_s: float = 5.0) -> None:

@@ -1,10 +1,13 @@
 """Apply a plan: the run directory, the phases (or the ranks that run them), the final status and
-the record. Statuses travel as exceptions and verdicts, never inside the figures."""
+the record. A phase returns its figures and adds verdicts; what an interrupted phase measured waits in
+`RunState.measured`. Nothing travels inside an exception."""
 from __future__ import annotations
 
+import errno
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +15,9 @@ from googlenet_bench.harness.lifecycle import phases as phase_functions
 from googlenet_bench.harness.errors import BenchError, RunFailed
 from googlenet_bench.harness.lifecycle.plan import Plan
 from googlenet_bench.harness.results.events import EventLog
-from googlenet_bench.harness.results.record import SCHEMA_VERSION, environment, keep_record, write_record
+from googlenet_bench.harness import interrupts
+from googlenet_bench.harness.results.record import (SCHEMA_VERSION, RecordMoved, checked_for_writing, environment,
+                                                    keep_record, write_record)
 from googlenet_bench.harness.lifecycle.state import RunState, Verdict
 from googlenet_bench.harness.types import MAIN_RANK_ONLY, RAN_TO_THE_END
 
@@ -35,69 +40,126 @@ class Outcome:
     record: Path | None  # the run's record, if this process wrote it
     attempt_record: Path | None
     kept_earlier: bool = False  # the run's record was kept: an earlier attempt got further
+    moved: str | None = None  # the record could not go to the run's place: where it went instead, in a line
+    unexpected: BaseException | None = None  # a fault of the harness itself, re-raised after the record is kept
 
 
 def execute(plan: Plan) -> Outcome:
-    """Run the plan; a failure still leaves a record (then the exception is raised again)."""
-    from googlenet_bench.harness.results.checkpoints import save_run_file
-    from googlenet_bench.harness.lifecycle.ranks import RankFiles, run_ranks
+    """Run the plan; whatever happens after its start (a failure, a stop signal) it leaves a record and
+    returns the outcome: figures come back as the phases' return values, or what they left in the state."""
+    from googlenet_bench.harness.lifecycle.ranks import RankFiles
 
     started = time.time()
+    files = RankFiles(plan.run_dir)
+    try:
+        state = RunState(events=_open_run(plan, files))
+    except OSError as exc:  # before any work: nothing to record yet
+        raise BenchError(f"the run directory {plan.run_dir} cannot be made ({exc.strerror}): pass --results DIR") from None
+    figures: dict = {}
+    finish = _Finish(plan, state, files, figures, started)
+    status, reason, unexpected = "success", None, None
+    with interrupts.cooperative(), interrupts.last_words(lambda: finish("aborted", _interrupted_reason(plan))):
+        try:
+            if plan.is_rank_parent:
+                _run_ranks(plan, state, files, figures)
+            else:
+                _run_phases(plan, state, figures)
+            if state.verdicts:
+                status, reason = state.verdicts[0].status, "; ".join(v.reason for v in state.verdicts)
+        except KeyboardInterrupt:
+            status, reason = "aborted", _interrupted_reason(plan)
+        except (BenchError, RunFailed) as exc:  # after the start: a run failure (exit 1), not bad input
+            status, reason = getattr(exc, "status", "failed"), str(exc)
+        except OSError as exc:  # a write that failed mid-run (a full disk, a read-only remount): one line
+            status, reason = "failed", _os_error_line(exc)
+        except Exception as exc:
+            status, reason, unexpected = "failed", f"{type(exc).__name__}: {exc}", exc
+        figures.update(state.measured)
+        return finish(status, reason, unexpected)
+
+
+def _open_run(plan: Plan, files) -> EventLog:
+    from googlenet_bench.harness.results.checkpoints import save_run_file
+
     fresh = not plan.worker and not plan.resume
-    plan.run_dir.mkdir(parents=True, exist_ok=not fresh)
+    plan.results_dir.mkdir(parents=True, exist_ok=True)  # the results folder the harness owns: made at the start
+    plan.run_dir.mkdir(exist_ok=not fresh)
     if fresh:
         save_run_file(plan.run_dir, plan.config, {"suite": plan.options.suite, "backend": plan.backend.name,
                                                   "phases": list(plan.phases), "pretrained": plan.options.pretrained,
                                                   "rehearse_on": plan.options.rehearse_on})
     rank = plan.rank
-    files = RankFiles(plan.run_dir)
     if plan.worker:
         files.started(rank.rank)
     events = EventLog(plan.run_dir / ("events.log" if rank.is_main else f"events.rank{rank.rank}.log"))
     events.log("run_start", suite=plan.config["name"], backend=plan.backend.name, rank=rank.rank)
-    state = RunState(events=events)
-    figures: dict = {}
-    status, reason, failure = "success", None, None
-    try:
-        if plan.is_rank_parent:
-            if plan.survey is not None:
-                from googlenet_bench.datasets import write_survey
+    return events
 
-                write_survey(plan.survey, files.survey_path)  # the ranks read it instead of surveying again
-            figures["launch"] = plan.launch_figures
-            figures["ranks"] = run_ranks(list(plan.processes), files)
-            figures.update(_rank0_figures(plan, state))
-            if figures.get("train"):
-                from googlenet_bench.harness.measure.scaling import scaling_figures
 
-                figures["scaling"] = scaling_figures(figures["train"], figures["ranks"]["every_rank"],
-                                                     plan.scaling_reference)
-        else:
-            for name in plan.phases:
-                if name == "record" or (name in MAIN_RANK_ONLY and not rank.is_main):
-                    continue
-                figures.update(_phase(name)(plan, state))
-        if state.verdicts:
-            status, reason = state.verdicts[0].status, "; ".join(v.reason for v in state.verdicts)
-    except KeyboardInterrupt as exc:
-        figures.update(getattr(exc, "figures", {}))
-        status, reason, failure = "aborted", "interrupted (Ctrl-C or SIGTERM)", exc
-    except RunFailed as exc:
-        figures.update(exc.figures)
-        status, reason, failure = exc.status, str(exc), exc
-    except BenchError as exc:
-        status, reason, failure = "failed", str(exc), exc
-    except Exception as exc:
-        figures.update(getattr(exc, "figures", {}))
-        status, reason, failure = "failed", f"{type(exc).__name__}: {exc}", exc
-    figures["total_s"] = round(time.time() - started, 2)
-    events.log("run_stop", status=status)
-    events.log("status", status)
-    outcome = _finish(plan, state, files, figures, status, reason, started)
+def _run_phases(plan: Plan, state: RunState, figures: dict) -> None:
+    rank = plan.rank
+    for name in plan.phases:
+        if name == "record" or (name in MAIN_RANK_ONLY and not rank.is_main):
+            continue
+        interrupts.check()
+        state.measured = {}
+        figures.update(_phase(name)(plan, state))
+        state.measured = {}
+        if any(verdict.ends_run for verdict in state.verdicts):
+            return
+
+
+def _run_ranks(plan: Plan, state: RunState, files, figures: dict) -> None:
+    from googlenet_bench.harness.lifecycle.ranks import run_ranks
+
+    if plan.survey is not None:
+        from googlenet_bench.datasets import write_survey
+
+        write_survey(plan.survey, files.survey_path)  # the ranks read it instead of surveying again
+    figures["launch"] = plan.launch_figures
+    figures["ranks"], failure = run_ranks(list(plan.processes), files)
+    figures.update(_rank0_figures(plan, state))  # after a stop signal too: rank 0's checkpoint and figures
+    interrupts.check()
     if failure is not None:
-        failure.outcome = outcome
-        raise failure
-    return outcome
+        raise RunFailed(failure)
+    if figures.get("train"):
+        from googlenet_bench.harness.measure.scaling import scaling_figures
+
+        figures["scaling"] = scaling_figures(figures["train"], figures["ranks"]["every_rank"], plan.scaling_reference)
+
+
+def _interrupted_reason(plan: Plan) -> str:
+    return f"interrupted by {interrupts.signal_name(interrupts.received())}; continue with --resume {plan.run_dir}"
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    code = errno.errorcode.get(exc.errno, exc.errno) if exc.errno else "no errno"
+    return f"cannot write{where}: {exc.strerror or exc} ({code}): free space or make it writable, then --resume"
+
+
+class _Finish:
+    """Keeps the record once: from the main thread at the end, or from the signal watcher when the grace
+    period ends first (then with what is known so far)."""
+
+    def __init__(self, plan: Plan, state: RunState, files, figures: dict, started: float):
+        self.plan, self.state, self.files, self.figures, self.started = plan, state, files, figures, started
+        self._lock = threading.Lock()
+        self.outcome: Outcome | None = None
+
+    def __call__(self, status: str, reason: str | None, unexpected: BaseException | None = None) -> Outcome:
+        with self._lock:
+            if self.outcome is None:
+                figures = {**self.figures, **self.state.measured}
+                figures["total_s"] = round(time.time() - self.started, 2)
+                try:
+                    self.state.events.log("run_stop", status=status)
+                    self.state.events.log("status", status)
+                except OSError:
+                    pass  # the events file cannot take it (a full disk): the record still holds the events
+                self.outcome = replace(_finish(self.plan, self.state, self.files, figures, status, reason,
+                                               self.started), unexpected=unexpected)
+            return self.outcome
 
 
 def _rank0_figures(plan: Plan, state) -> dict:
@@ -121,14 +183,17 @@ def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | 
         files.report(rank.rank, {"rank": rank.rank, "status": status, "error": reason, **state.rank_report},
                      ok=status in RAN_TO_THE_END)
         if rank.is_main:
-            write_record(plan.run_dir / RANK0_RECORD, record)
+            write_record(plan.run_dir / RANK0_RECORD, checked_for_writing(record))
         return Outcome(status, reason, None, None)
     if not plan.options.launch.node.writes_record:
         # Another node than node 0: its ranks' reports and logs stay in its run directory, and no
         # results/<run>.json is written that could be taken for the run's record (node 0 writes that).
         return Outcome(status, reason, None, None)
     attempt = len(list((plan.run_dir / "attempts").glob("*.json"))) + 1
-    attempt_path, run_record = keep_record(plan.results_dir, plan.run_dir, plan.run_id, record, attempt)
+    try:
+        attempt_path, run_record = keep_record(plan.results_dir, plan.run_dir, plan.run_id, record, attempt)
+    except RecordMoved as moved:
+        return Outcome(status, reason, moved.path, None, moved=str(moved))
     return Outcome(status, reason, run_record or plan.results_dir / f"{plan.run_id}.json", attempt_path,
                    kept_earlier=run_record is None)
 

@@ -18,6 +18,7 @@ class Verdict:
 
     status: str
     reason: str
+    ends_run: bool = False  # no later phase runs (a diverged network is not evaluated or exported)
 
 
 @dataclass
@@ -33,6 +34,7 @@ class RunState:
     exports: dict[str, Path] = field(default_factory=dict)
     rank_report: dict = field(default_factory=dict)  # what this rank tells the parent
     verdicts: list[Verdict] = field(default_factory=list)
+    measured: dict = field(default_factory=dict)  # the running phase's figures so far, kept if it is stopped
 
 
 def mb(path: Path) -> float:

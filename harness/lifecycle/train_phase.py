@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from googlenet_bench.harness.errors import RunFailed
-from googlenet_bench.harness.lifecycle.state import RunState, mb, parameters_digest, process_started_at
+from googlenet_bench.harness.lifecycle.state import RunState, Verdict, mb, parameters_digest, process_started_at
 from googlenet_bench.harness.lifecycle.plan import Plan
 
 
@@ -23,7 +22,7 @@ def train(plan: Plan, state: RunState) -> dict:
     config, split, rank, events = plan.config, state.train_split, plan.rank, state.events
     lrs = learning_rates(config, split.steps)
     model, optimizer = build_model(state.net, config, plan.recipe, lrs)
-    done_epochs = _resume(plan, state, optimizer) if plan.resume else 0
+    done_epochs, in_epoch = _resume(plan, state, optimizer) if plan.resume else (0, 0)
     progress = Progress(config["epochs"], split.steps, done_epochs) if rank.is_main else None
 
     def on_epoch(figures):
@@ -43,29 +42,29 @@ def train(plan: Plan, state: RunState) -> dict:
     if rank.is_main:
         epoch_callbacks.append(SaveCheckpoints(checkpoint_dir, prefix, split.steps, config["ckpt_every_epochs"],
                                                config["ckpt_keep"]))
-    epoch_callbacks.append(StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main))
+    start_step = done_epochs * split.steps + in_epoch
+    stop = StopOnInterrupt(checkpoint_dir, prefix, split.steps, save=rank.is_main, start_step=start_step)
     evaluator = _evaluator(plan, state, timer, done_epochs, progress)
     if evaluator is not None:  # after the timer (evaluation stays off the training clock) and Ctrl-C
         epoch_callbacks.append(evaluator)
     sink_mode = state.dataset_options.sink_mode
     chunk = chunk_steps(split.steps, sink_mode)
     whole_epochs = WholeEpochs(epoch_callbacks, split.steps, chunk, plan.device.name)
-    callbacks = [whole_epochs] + ([progress] if progress is not None else [])
+    callbacks = [whole_epochs, stop] + ([progress] if progress is not None else [])
+    if start_step:  # the data pipeline continues where the checkpoint's step left it, in that epoch's order
+        split.dataset.set_init_step(start_step)
     events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs,
                sink_steps=chunk)
     started_at = time.time()
     startup_s = round(started_at - process_started_at(), 2)  # bench.py's start to the first training step
     start = time.perf_counter()
-    figures = {"trained_cell": trained_cell(model)}
+    figures = state.measured = {"trained_cell": trained_cell(model)}  # kept by the run if training is stopped
     try:
         if done_epochs < config["epochs"]:
             with interrupts.deferred():
                 model.train(whole_epochs.chunk_epochs(config["epochs"]), split.dataset, callbacks=callbacks,
                             dataset_sink_mode=sink_mode, sink_size=chunk if sink_mode else -1,
-                            initial_epoch=whole_epochs.chunk_epochs(done_epochs))
-    except BaseException as exc:  # Ctrl-C, SIGTERM, a failure: what was measured goes into the record
-        exc.figures = figures
-        raise
+                            initial_epoch=whole_epochs.chunk_epochs(done_epochs) + in_epoch // chunk)
     finally:
         if progress is not None:
             progress.close()
@@ -80,7 +79,10 @@ def train(plan: Plan, state: RunState) -> dict:
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
             figures["resumed"] = {"from_checkpoint": str(plan.resume.checkpoint) if plan.resume.checkpoint else None,
-                                  "from_epoch": done_epochs, "corrupt_checkpoints_skipped": list(plan.resume.skipped)}
+                                  "from_epoch": done_epochs, "from_step_in_epoch": in_epoch,
+                                  "corrupt_checkpoints_skipped": list(plan.resume.skipped)}
+        if stop.saved is not None:  # stopped by a signal: the checkpoint to resume from
+            figures["checkpoint"] = {"path": str(stop.saved), "mb": mb(stop.saved), "at_step": stop.at_step}
     digest, ms_per_step = parameters_digest(state.net), figures["train"].get("ms_per_step_median")
     state.rank_report.update(parameters_sha256=digest, ms_per_step_median=ms_per_step, startup_s=startup_s,
                              train_started_at=started_at)
@@ -92,8 +94,9 @@ def train(plan: Plan, state: RunState) -> dict:
         last_good = checkpoints.drop_checkpoints_from(checkpoint_dir, timer.diverged["epoch"])
         figures["train"].update(diverged_at_step=timer.diverged["at_step"], divergence_rule=timer.diverged["rule"],
                                 last_good_checkpoint=str(last_good) if last_good else None)
-        raise RunFailed(f"training diverged at step {timer.diverged['at_step']}: {timer.diverged['rule']}; "
-                        "lower lr_init (--set lr_init=...)", status="diverged", figures=figures)
+        state.verdicts.append(Verdict("diverged", f"training diverged at step {timer.diverged['at_step']}: "
+                                      f"{timer.diverged['rule']}; lower lr_init (--set lr_init=...)", ends_run=True))
+        return figures
     if rank.is_main:
         weights = checkpoints.save_weights(state.net, plan.run_dir)
         figures["weights"] = {"path": str(weights), "mb": mb(weights)}
@@ -152,8 +155,9 @@ def _earlier_epochs(plan: Plan, state: RunState, done_epochs: int) -> list:
             for e in epochs_logged(plan.run_dir / "events.log", done_epochs)] if done_epochs else []
 
 
-def _resume(plan: Plan, state: RunState, optimizer) -> int:
-    """Load the checkpoint the plan chose into the network and optimizer; the epochs already done."""
+def _resume(plan: Plan, state: RunState, optimizer) -> tuple[int, int]:
+    """Load the checkpoint the plan chose into the network and optimizer; the epochs already done and the
+    steps done of the next (a checkpoint saved mid-epoch on a stop signal)."""
     import mindspore as ms
 
     from googlenet_bench.harness.results.checkpoints import load_verified
@@ -163,13 +167,14 @@ def _resume(plan: Plan, state: RunState, optimizer) -> int:
         print(f"warning: {problem}; falling back to an older checkpoint", file=sys.stderr)
     if point.checkpoint is None:
         print(f"resuming {plan.run_id}: it stopped before its first checkpoint, so it starts over", file=sys.stderr)
-        return 0
+        return 0, 0
     params = load_verified(point.checkpoint)
     ms.load_param_into_net(state.net, params)
     ms.load_param_into_net(optimizer, params)
     state.events.log("resume", point.epoch, checkpoint=str(point.checkpoint), skipped=len(point.skipped))
-    print(f"resuming {plan.run_id} from {point.checkpoint.name} (epoch {point.epoch})", file=sys.stderr)
-    return point.epoch
+    at = f"epoch {point.epoch}" + (f", step {point.in_epoch} of epoch {point.epoch + 1}" if point.in_epoch else "")
+    print(f"resuming {plan.run_id} from {point.checkpoint.name} ({at})", file=sys.stderr)
+    return point.epoch, point.in_epoch
 
 
 def _train_figures(plan: Plan, state: RunState, timer, optimizer, done_epochs: int, train_s: float) -> dict:

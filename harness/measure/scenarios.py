@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from googlenet_bench.harness import interrupts
+
 Predict = Callable[[np.ndarray], np.ndarray]
 
 
@@ -63,6 +65,7 @@ def _failure(exc: BaseException) -> str:
 
 def _run(predict: Predict, images: np.ndarray) -> float:
     """One call's milliseconds; a wrong number of outputs is a failure, not a figure."""
+    interrupts.check()  # a safe point: between queries
     start = time.perf_counter()
     logits = predict(images)
     milliseconds = (time.perf_counter() - start) * 1000.0

@@ -162,9 +162,9 @@ def check(new: dict, baseline: dict, tolerances: Tolerances, gate_speed: bool,
             if normalised:
                 notes.append(f"speed: {normalised}")
     chosen = baseline.get("baseline_chosen")
-    if gate_speed and isinstance(chosen, dict) and chosen.get("runs"):
-        notes.append(f"speed baseline: the {chosen.get('chosen_by')} of {len(chosen['runs'])} runs "
-                     f"({', '.join(f'{v:.2f}' for v in chosen.get('values', []) if isinstance(v, (int, float)))})")
+    if gate_speed and chosen and chosen["runs"]:
+        notes.append(f"speed baseline: the {chosen['chosen_by']} of {len(chosen['runs'])} runs "
+                     f"({', '.join(f'{v:.2f}' for v in chosen['values'] if v is not None)})")
     return Verdict(findings, notes)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.results.targets import writable_folder
 from googlenet_bench.harness.reporting.history import read_records
 from googlenet_bench.harness.reporting.site_pages import RECORDS, Run, render_index, render_page
 
@@ -42,6 +43,7 @@ def _check_site_dir(site: Path) -> None:
         raise BenchError(f"--to {site} is a file: give a directory for the site")
     if site.is_dir() and any(site.iterdir()) and not (site / SITE_MARKER).exists():
         raise BenchError(f"--to {site} holds files publish did not write: give a new or empty directory")
+    writable_folder(site.parent, "--to", of=site)  # the site's folder is made; the folders above it are not
 
 
 def publish(results_dir: str | Path, site_dir: str | Path) -> Site:
@@ -55,7 +57,6 @@ def publish(results_dir: str | Path, site_dir: str | Path) -> Site:
     for path, record in found:  # oldest first
         groups.setdefault((record["suite"], record["backend"]), []).append((path, record))
     try:
-        site.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{site.name}.publishing-", dir=site.parent))
     except OSError as exc:
         raise BenchError(f"--to {site}: cannot write there ({exc.strerror}); choose another directory") from None

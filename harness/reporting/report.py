@@ -17,8 +17,9 @@ DATASET_NAMES = {"digits": "digits (scikit-learn, embedded)", "cifar10": "CIFAR-
 
 
 def _get(mapping, *keys, default=None):
+    """A nested value of a record (its schema checked the blocks are mappings), or `default` where absent."""
     for key in keys:
-        if not isinstance(mapping, dict) or mapping.get(key) is None:
+        if mapping.get(key) is None:
             return default
         mapping = mapping[key]
     return mapping
@@ -103,16 +104,18 @@ def run_summary(record: dict) -> str:
     train = figures.get("train") or {}
     if train:
         lines.append(f"train: {train['steps']} steps, median {train.get('ms_per_step_median')} ms/step "
-                     f"(p90 {train.get('ms_per_step_p90')}), {train.get('images_per_s')} images/s, "
-                     f"compile {train.get('compile_s')} s"
+                     f"(p90 {train.get('ms_per_step_p90')}), {train.get('images_per_s')} images/s"
+                     + (f", compile {train['compile_s']} s" if train.get("compile_s") is not None else
+                        ", compile time not separable (one epoch)")
                      + (f", sink chunks of {train['sink_steps']} steps" if train.get("sink_steps") else ""))
     lines.extend(_start_and_scaling_lines(figures))
     curve = train.get("accuracy_curve")
     if curve:
         points = ", ".join(f"{p['top1'] * 100:.1f}% @ {p['train_s']:.0f} s" for p in curve)
-        every = "every epoch" if train["eval_every_epochs"] == 1 else f"every {train['eval_every_epochs']} epochs"
+        every = train.get("eval_every_epochs")
+        every = "every epoch" if every == 1 else f"every {every} epochs" if every else "in training"
         lines.append(f"accuracy while training ({every}; evaluation "
-                     f"{train['eval_s']} s, off the clock): {points}; target {time_to_target(record)}")
+                     f"{train.get('eval_s', MISSING)} s, off the clock): {points}; target {time_to_target(record)}")
     elif train.get("in_training_eval"):
         lines.append(f"accuracy while training: {train['in_training_eval']}")
     for file_format, entry in (figures.get("infer") or {}).items():

@@ -61,8 +61,7 @@ class Run:
 
 def time_to_target_s(record: dict) -> float | None:
     """figures.train.time_to_target_s: training seconds to the suite's target top-1; None if not reached or not set."""
-    value = (record["figures"].get("train") or {}).get("time_to_target_s")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return (record["figures"].get("train") or {}).get("time_to_target_s")
 
 
 CHARTS = (  # title, the figure of a record, the y axis top if fixed

@@ -1,9 +1,13 @@
 """Checkpoints: saved and loaded with MindSpore's CRC check, found again for --resume,
-and loaded as weights only for --pretrained (optionally with a new classifier head)."""
+and loaded as weights only for --pretrained (optionally with a new classifier head).
+
+Long because it owns the checkpoint files whole: names, atomic saves, finding, checking and pruning them."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +24,7 @@ HEAD_WEIGHT = "classifier.weight"
 TRAINING_STATE = ("moments.", "global_step", "learning_rate", "momentum", "epoch_num", "step_num",
                   "scale_sense", "current_iterator_step", "last_overflow_iterator_step")
 CHECKPOINT_NAME = re.compile(r"-(\d+)_(\d+)\.ckpt$")
+PARTIAL_DIR = ".partial"  # checkpoints being written, renamed into place when complete
 
 
 def first_line(exc: BaseException) -> str:
@@ -62,24 +67,36 @@ def checkpoint_name(prefix: str, epoch: int, steps_per_epoch: int) -> str:
 
 
 def save_training_checkpoint(train_network, checkpoint_dir: Path, prefix: str, epoch: int, steps_per_epoch: int,
-                             step: int) -> Path:
-    """A resumable checkpoint at an epoch boundary (weights, optimizer state, epoch and step)."""
-    import mindspore as ms
-
-    path = Path(checkpoint_dir) / checkpoint_name(prefix, epoch, steps_per_epoch)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ms.save_checkpoint(train_network, str(path), crc_check=True,
-                           append_dict={"epoch_num": epoch, "step_num": step})
+                             step: int, in_epoch: int = 0, replace: bool = False) -> Path:
+    """A resumable checkpoint (weights, optimizer state, epochs done, global step) at an epoch's end, or
+    `in_epoch` steps into epoch `epoch + 1` (a stop signal), named prefix-<epoch+1>_<in_epoch>.ckpt then."""
+    name = checkpoint_name(prefix, epoch + 1, in_epoch) if in_epoch else checkpoint_name(prefix, epoch, steps_per_epoch)
+    path = Path(checkpoint_dir) / name
+    if replace or not path.exists():
+        _save_whole(train_network, path, {"epoch_num": epoch, "step_num": step})
     return path
 
 
-def save_weights(net, run_dir: Path) -> Path:
+def _save_whole(cell, path: Path, append_dict: dict | None = None) -> None:
+    """Written to a hidden folder and renamed: a full disk leaves the newest complete file as it was.
+    MindSpore's own CRITICAL lines on a failed write are held back: the OSError says it in one line."""
     import mindspore as ms
 
+    partial = path.parent / PARTIAL_DIR / path.name
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with stderr_held():
+            ms.save_checkpoint(cell, str(partial), crc_check=True, append_dict=append_dict)
+        os.replace(partial, path)
+    except OSError as exc:  # a write error names no file: name the checkpoint
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    finally:
+        shutil.rmtree(partial.parent, ignore_errors=True)
+
+
+def save_weights(net, run_dir: Path) -> Path:
     path = Path(run_dir) / WEIGHTS_FILE
-    path.unlink(missing_ok=True)
-    ms.save_checkpoint(net, str(path), crc_check=True)
+    _save_whole(net, path)
     return path
 
 
@@ -100,9 +117,10 @@ def drop_checkpoints_from(checkpoint_dir: Path, epoch: int) -> Path | None:
 
 
 def remove_partial_files(checkpoint_dir: Path) -> None:
-    """A save cut short (a full disk) leaves MindSpore's temporary file: never leave it for a resume to trip on."""
+    """A save cut short (a full disk) leaves a partial file: never leave it for a resume to trip on."""
     for partial in Path(checkpoint_dir).glob("*.tmp"):
         partial.unlink(missing_ok=True)
+    shutil.rmtree(Path(checkpoint_dir) / PARTIAL_DIR, ignore_errors=True)
 
 
 def verify_for_network(path: Path, num_classes: int, flag: str, transfer: bool = False) -> None:
@@ -197,6 +215,7 @@ class ResumePoint:
     params: dict
     epoch: int
     skipped: list[str] = field(default_factory=list)  # newer checkpoints that failed their check
+    in_epoch: int = 0  # steps done of epoch `epoch + 1`: a checkpoint saved mid-epoch on a stop signal
 
 
 def newest_valid_checkpoint(checkpoint_dir: Path) -> ResumePoint:
@@ -209,8 +228,10 @@ def newest_valid_checkpoint(checkpoint_dir: Path) -> ResumePoint:
         except BenchError as exc:
             skipped.append(str(exc))
             continue
-        epoch = int(params["epoch_num"].asnumpy()) if "epoch_num" in params else _epoch_and_step(path)[0]
-        return ResumePoint(path=path, params=params, epoch=epoch, skipped=skipped)
+        named_epoch, named_step = _epoch_and_step(path)
+        epoch = int(params["epoch_num"].asnumpy()) if "epoch_num" in params else named_epoch
+        in_epoch = named_step if named_epoch == epoch + 1 else 0  # named for the epoch it is part way through
+        return ResumePoint(path=path, params=params, epoch=epoch, skipped=skipped, in_epoch=in_epoch)
     problem = f" ({len(skipped)} corrupt)" if skipped else ""
     raise BenchError(f"no valid checkpoint in {checkpoint_dir}{problem}: nothing to resume from; start a new run")
 

@@ -26,8 +26,11 @@ class EventLog:
             event["metadata"] = metadata
         self.events.append(event)
         if self._stream is not None:
-            with open(self._stream, "a", encoding="utf-8") as handle:
-                handle.write(LOG_PREFIX + json.dumps(strict_json(event), default=str) + "\n")
+            try:
+                with open(self._stream, "a", encoding="utf-8") as handle:
+                    handle.write(LOG_PREFIX + json.dumps(strict_json(event), default=str) + "\n")
+            except OSError as exc:  # a write error names no file: name it, the run's one line says it
+                raise OSError(exc.errno, exc.strerror, str(self._stream)) from None
 
 
 EVENT = Fields({"time_ms": INTEGER, "key": TEXT, "metadata": ANY_MAPPING}, required=("key",))

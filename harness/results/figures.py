@@ -1,14 +1,12 @@
 """A record's figures as the readers use them (compare, check, history, publish): the headline
-figures and the facts that decide whether two runs compare. Records themselves are read by googlenet_bench.harness.results.record."""
+figures and the facts that decide whether two runs compare. Records themselves are read by
+googlenet_bench.harness.results.record, whose schema (googlenet_bench.harness.results.schema) has checked every
+value used here: a block may be absent, never of another type or out of range."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 MISSING = "–"  # a figure the record (or the zoo) does not have
-
-
-def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -27,25 +25,24 @@ class Headline:
 
 def headline(record: dict) -> Headline:
     figures = record["figures"]
-    train, evaluated = _train(record), _mapping(figures.get("eval"))
-    return Headline(top1=_number(evaluated.get("top1")), ms_per_step=_number(train.get("ms_per_step_median")),
-                    images_per_s=_number(train.get("images_per_s")), total_s=_number(figures.get("total_s")),
-                    final_loss=_number(train.get("final_loss")),
-                    time_to_target_s=_number(train.get("time_to_target_s")),
-                    epochs_to_target=train.get("epochs_to_target"),
-                    normalised_step=_number(train.get("normalised_step")))
+    train, evaluated = _train(record), figures.get("eval") or {}
+    return Headline(top1=evaluated.get("top1"), ms_per_step=train.get("ms_per_step_median"),
+                    images_per_s=train.get("images_per_s"), total_s=figures.get("total_s"),
+                    final_loss=train.get("final_loss"), time_to_target_s=train.get("time_to_target_s"),
+                    epochs_to_target=train.get("epochs_to_target"), normalised_step=train.get("normalised_step"))
 
 
 def time_to_target(record: dict) -> str:
     """"95.00% in 41.2 s (epoch 3)", "95.00% not reached in 10 epochs", or MISSING without a target."""
-    train = record["figures"].get("train") if isinstance(record["figures"].get("train"), dict) else {}
-    target = _number(train.get("target_top1"))
+    train = _train(record)
+    target = train.get("target_top1")
     if target is None:
         return MISSING
     if train.get("time_to_target_s") is None:
         return f"{target * 100:.2f}% not reached in {train.get('epochs', MISSING)} epochs"
     stopped = ", stopped there" if train.get("stopped_at_target") else ""
-    return f"{target * 100:.2f}% in {train['time_to_target_s']:.1f} s (epoch {train['epochs_to_target']}{stopped})"
+    epoch = train.get("epochs_to_target", MISSING)
+    return f"{target * 100:.2f}% in {train['time_to_target_s']:.1f} s (epoch {epoch}{stopped})"
 
 
 def same_target(first: dict, other: dict) -> bool:
@@ -56,20 +53,17 @@ def same_target(first: dict, other: dict) -> bool:
 
 def accuracy_curve(record: dict) -> list[dict]:
     """The in-training evaluations, [{epoch, train_s, top1}], oldest first; [] when the run made none."""
-    train = record["figures"].get("train") if isinstance(record["figures"].get("train"), dict) else {}
-    return [point for point in train.get("accuracy_curve") or [] if isinstance(point, dict)]
+    return list(_train(record).get("accuracy_curve") or [])
 
 
 def inference_scenarios(record: dict) -> dict[str, dict]:
     """Per inferred format: batch-1 p50 latency (ms) and the best Offline throughput (images/s, at which batch)."""
     found = {}
     for file_format, entry in (record["figures"].get("infer") or {}).items():
-        if not isinstance(entry, dict):
-            continue
         single = entry.get("single_stream") or {}
         best = (entry.get("offline") or {}).get("best") or {}
         if single or best:
-            found[file_format] = {"p50_ms": _number(single.get("p50_ms")), "images_per_s": _number(best.get("images_per_s")),
+            found[file_format] = {"p50_ms": single.get("p50_ms"), "images_per_s": best.get("images_per_s"),
                                   "batch": best.get("batch")}
     return found
 
@@ -79,16 +73,11 @@ def global_batch(record: dict):
     return train.get("global_batch") or record["config"].get("batch_size")
 
 
-def _mapping(value) -> dict:
-    """A record's block as a mapping; {} for anything else (records are read, not trusted)."""
-    return value if isinstance(value, dict) else {}
-
-
 def _machine(record: dict) -> tuple:
-    env = _mapping(record.get("environment"))
-    settings = _mapping(env.get("speed_settings")).get("settings")
+    env = record["environment"]
+    settings = (env.get("speed_settings") or {}).get("settings")
     return (env.get("cpu_model"), env.get("cpu_vector_isa"), env.get("cpu_cores"), env.get("mindspore"),
-            _mapping(env.get("device_context")).get("ONEDNN_MAX_CPU_ISA"), settings)
+            (env.get("device_context") or {}).get("ONEDNN_MAX_CPU_ISA"), settings)
 
 
 def unlike_steps(new: dict, baseline: dict) -> str | None:
@@ -115,18 +104,16 @@ STATE_OTHER_CORES = 0.2  # other processes' load, median over the timed epochs, 
 
 
 def _train(record: dict) -> dict:
-    return _mapping(record["figures"].get("train"))
+    return record["figures"].get("train") or {}
 
 
 def _reference_ms(record: dict) -> float | None:
-    return _number(_mapping(_train(record).get("calibration")).get("ms_median"))
+    return (_train(record).get("calibration") or {}).get("ms_median")
 
 
 def _other_cores(record: dict) -> float | None:
-    loads = _train(record).get("other_load_per_epoch")
-    loads = loads if isinstance(loads, list) else []
-    cores = [load.get("other_cores") for load in loads[1:] or loads if isinstance(load, dict)]
-    cores = sorted(c for c in cores if _number(c) is not None)
+    loads = _train(record).get("other_load_per_epoch") or []
+    cores = sorted(c for c in (load.get("other_cores") for load in loads[1:] or loads) if c is not None)
     return cores[(len(cores) - 1) // 2] if cores else None
 
 
@@ -146,7 +133,7 @@ def machine_state_differs(new: dict, baseline: dict) -> str | None:
 
 def same_drift_reference(new: dict, baseline: dict) -> bool:
     """Normalised steps compare only when both came from the same drift-reference design."""
-    designs = [_mapping(_train(r).get("calibration")).get("every_steps") for r in (new, baseline)]
+    designs = [(_train(r).get("calibration") or {}).get("every_steps") for r in (new, baseline)]
     return designs[0] is not None and designs[0] == designs[1]
 
 

@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from googlenet_bench.harness.errors import BenchError, RunFailed
-from googlenet_bench.harness.results.events import EVENT
-from googlenet_bench.harness.results.shapes import (ANY_MAPPING, COUNT, FLAG, FRACTION, ISO_TIME, NUMBER, TEXT, Fields, ShapeError, conform,
-                            describe, either, list_of, map_of, nullable, strict_json)
-from googlenet_bench.harness.suites import validate_config
+from googlenet_bench.harness.results.schema import SCHEMA_VERSION, checked_for_writing, validate_record  # noqa: F401
+from googlenet_bench.harness.results.shapes import strict_json
+from googlenet_bench.harness.results.targets import writable_file
 
-SCHEMA_VERSION = 1
 # The folder that holds the package: a git checkout in development, site-packages when installed.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,11 +35,11 @@ def current_umask() -> int:
     return mask
 
 
-def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write JSON so that `path` is either absent, the old file, or the whole new file."""
+def write_json_atomic(path: Path, data: Any, what: str = "output file", make_folder: bool = True) -> Path:
+    """Write JSON so that `path` is either absent, the old file, or the whole new file; never over what is
+    not a regular file (googlenet_bench.harness.results.targets). `make_folder`: the harness owns the folder."""
     data = strict_json(data)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = writable_file(path, what, make_folder=make_folder)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -65,15 +63,16 @@ def write_record(path: Path, record: dict) -> Path:
     """Write a record where asked, or, if that fails (disk full, permissions), to the fallback
     directory; the returned path says where it went. Never a half-written file in either place."""
     try:
-        return write_json_atomic(path, record)
-    except OSError as exc:
+        return write_json_atomic(path, record, "record")
+    except (OSError, BenchError) as exc:  # BenchError: the folder went read-only, or is not a folder
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
         fallback = fallback_record_dir() / Path(path).name
         try:
-            write_json_atomic(fallback, record)
-        except OSError:
-            raise BenchError(f"the record could not be written to {path} ({exc.strerror}) nor to {fallback}: "
+            write_json_atomic(fallback, record, "record")
+        except (OSError, BenchError):
+            raise BenchError(f"the record could not be written to {path} ({why}) nor to {fallback}: "
                              "free disk space and rerun") from None
-        raise RecordMoved(f"the record could not be written to {path} ({exc.strerror}); it was written to "
+        raise RecordMoved(f"the record could not be written to {path} ({why}); it was written to "
                           f"{fallback} instead", fallback) from None
 
 
@@ -143,11 +142,15 @@ STATUS_RANK = {"failed": 0, "diverged": 1, "aborted": 2, "export_mismatch": 3, "
 ATTEMPTS_DIR = "attempts"
 
 
-def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, attempt: int) -> tuple[Path, Path | None]:
+def keep_record(results_dir: Path, run_dir: Path, run_id: str, record: dict, attempt: int) -> tuple[Path | None, Path | None]:
     """Write this attempt's own account (run_dir/attempts/<n>.json), and the run's record
     (results/<run>.json) unless the one there got further. Returns (attempt file, run record
     written or None when the earlier record was kept)."""
-    attempt_path = write_record(Path(run_dir) / ATTEMPTS_DIR / f"{attempt}.json", record)
+    record = checked_for_writing(record)
+    try:
+        attempt_path = write_json_atomic(Path(run_dir) / ATTEMPTS_DIR / f"{attempt}.json", record)
+    except (OSError, BenchError):
+        attempt_path = None  # the run's record, below, goes to the fallback directory if it cannot go there
     run_record = Path(results_dir) / f"{run_id}.json"
     if run_record.exists():
         try:
@@ -180,67 +183,3 @@ def read_record(path: str | Path) -> dict:
         raise BenchError(f"results record {path} is not a record bench.py writes ({problem}): "
                          "rerun the suite") from None
     return validate_record(record, f"results record {path}")
-
-
-# What a record holds that some reader (report, compare, check, history, baseline) uses, and its type.
-# Every figure block is optional (a failed run or a skipped phase has none); when present it is checked.
-_FILE_ENTRY = Fields({"mb": NUMBER}, required=("mb",))
-_SCORED = Fields({"top1": FRACTION, "top5": nullable(FRACTION), "images": COUNT, "ms_per_batch": nullable(NUMBER),
-                  "matches_eval": nullable(FLAG)}, required=("top1", "images"))
-FIGURES = Fields({
-    "parameters": nullable(COUNT),
-    "total_s": nullable(NUMBER),
-    "train": nullable(Fields({
-        "epochs": COUNT, "steps_per_epoch": COUNT, "steps": COUNT, "batch_size": COUNT, "global_batch": COUNT,
-        "ranks": COUNT, "images_per_epoch": COUNT, "final_loss": nullable(NUMBER),
-        "ms_per_step_median": nullable(NUMBER), "ms_per_step_p90": nullable(NUMBER),
-        "images_per_s": nullable(NUMBER), "compile_s": nullable(NUMBER), "sink_steps": nullable(COUNT),
-        "normalised_step": nullable(NUMBER), "startup_s": nullable(NUMBER)},
-        required=("steps",))),
-    "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
-    "export": nullable(map_of(_FILE_ENTRY)),
-    "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
-    "checkpoint": nullable(_FILE_ENTRY),
-    "weights": nullable(_FILE_ENTRY),
-    "transfer": nullable(Fields({"top1_pretrained": FRACTION, "top1_scratch": FRACTION, "steps": COUNT},
-                                required=("top1_pretrained", "top1_scratch", "steps"))),
-    "resumed": nullable(Fields({"from_epoch": COUNT, "from_checkpoint": TEXT}, required=("from_epoch", "from_checkpoint"))),
-    "ranks": nullable(Fields({"parameters_identical": FLAG, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
-                              "per_rank": list_of(ANY_MAPPING), "startup_s": nullable(NUMBER),
-                              "startup_s_per_rank": list_of(nullable(NUMBER))})),
-    "scaling": nullable(Fields({
-        "ranks": COUNT, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
-        "images_per_s_per_rank": list_of(nullable(NUMBER)), "images_per_s": nullable(NUMBER),
-        "efficiency": nullable(NUMBER), "reference": Fields({"path": TEXT, "ms_per_step": NUMBER},
-                                                            required=("path", "ms_per_step"))},
-        required=("ranks", "ms_per_step_per_rank", "images_per_s_per_rank"))),
-})
-RECORD = Fields({
-    "suite": TEXT, "backend": TEXT, "status": TEXT, "error": nullable(TEXT), "run_id": nullable(TEXT),
-    "started": nullable(ISO_TIME),
-    "environment": Fields({"device": TEXT, "mindspore": TEXT,
-                           "git": nullable(Fields({"commit": nullable(TEXT), "dirty": nullable(FLAG)}))}),
-    "config": ANY_MAPPING,  # checked key by key against the suite schema, below
-    "figures": FIGURES,
-    "events": list_of(EVENT),
-}, required=("schema", "suite", "backend", "status", "environment", "config", "figures"),
-   expected="a results record (a JSON mapping)")
-
-
-def validate_record(record: Any, origin: str) -> dict:
-    """The record with every value a reader uses checked (non-finite "nan"/"inf" strings read as floats),
-    or a one-line BenchError naming the first wrong value, e.g. "figures.eval.top1 must be a number"."""
-    if not isinstance(record, dict) or "schema" not in record or "figures" not in record:
-        raise BenchError(f"{origin} is not a googlenet-bench results record (no 'schema'/'figures')")
-    schema = record["schema"]
-    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
-        raise BenchError(f"{origin} is malformed: 'schema' must be a positive whole number")
-    if schema > SCHEMA_VERSION:
-        raise BenchError(f"{origin} has schema {describe(schema)}, newer than this "
-                         f"harness reads ({SCHEMA_VERSION}): update googlenet-bench")
-    try:
-        record = conform(record, RECORD)
-    except ShapeError as exc:
-        raise BenchError(f"{origin} is malformed: {exc}") from None
-    record["config"] = validate_config(record["config"], f"{origin} is malformed: config", complete=False)
-    return record

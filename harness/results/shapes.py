@@ -1,9 +1,14 @@
 """What a JSON document read back from disk must look like inside: a small declarative checker.
 
-The owner of each file format (googlenet_bench.harness.results.record for records, googlenet_bench.harness.results.checkpoints for run files)
+The owner of each file format (googlenet_bench.harness.results.schema for records, googlenet_bench.harness.results.checkpoints for run files)
 writes its shape with these pieces; `conform` checks a parsed document against it and raises
 ShapeError naming the first dotted path that is wrong (e.g. figures.eval.top1), which the owner
 turns into its one-line error. Only the keys some reader uses are described; others pass as they are.
+
+Why not jsonschema: its errors name a JSON pointer and a schema keyword ("-5.0 is less than or equal to
+the minimum of 0"), not the fix; it cannot read the "nan"/"inf" strings strict_json writes back as floats
+(a diverged loss), so a second pass would be needed anyway; and the shapes here are Python values the
+readers import (ranges and all) in under 200 lines.
 """
 from __future__ import annotations
 
@@ -74,6 +79,24 @@ def _number(value, where):
 
 
 NUMBER = Shape("a number", _number)
+
+
+def _bounded(expected: str, accepts: Callable[[float], bool]) -> Shape:
+    """A finite number in a range (a time, a speed): NaN, infinities and "nan" strings are refused."""
+    def convert(value, where):
+        number = value if _is_int(value) or isinstance(value, float) else None
+        if number is None or not math.isfinite(number) or not accepts(number):
+            raise ShapeError(where, expected, value)
+        return number
+    return Shape(expected, convert)
+
+
+POSITIVE = _bounded("a finite number above 0", lambda number: number > 0)
+NON_NEGATIVE = _bounded("a finite number of at least 0", lambda number: number >= 0)
+
+
+def one_of(*choices: str) -> Shape:
+    return _kind(f"one of {', '.join(choices)}", lambda v: isinstance(v, str) and v in choices)
 
 
 def _fraction(value, where):

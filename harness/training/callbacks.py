@@ -1,5 +1,5 @@
 """Training callbacks on whole epochs: timing, checkpoints, evaluation every k epochs (time to
-accuracy), the divergence rule, Ctrl-C at an epoch boundary. (Progress within an epoch: progress.py.)"""
+accuracy), the divergence rule, and the stop on a signal (at a step). (Progress within an epoch: progress.py.)"""
 from __future__ import annotations
 
 import math
@@ -112,13 +112,11 @@ class SaveCheckpoints(Callback):
             self._save(params)
 
     def _save(self, params):
-        from googlenet_bench.harness.results.checkpoints import checkpoint_name, prune_checkpoints, save_training_checkpoint
+        from googlenet_bench.harness.results.checkpoints import prune_checkpoints, save_training_checkpoint
 
         # A resume from an older checkpoint (the newer one corrupt) trains that epoch again: replace it.
-        (self.checkpoint_dir / checkpoint_name(self.prefix, params.cur_epoch_num, self.steps_per_epoch)).unlink(
-            missing_ok=True)
         save_training_checkpoint(params.train_network, self.checkpoint_dir, self.prefix, params.cur_epoch_num,
-                                 self.steps_per_epoch, params.cur_step_num)
+                                 self.steps_per_epoch, params.cur_epoch_num * self.steps_per_epoch, replace=True)
         self.last_saved_epoch = params.cur_epoch_num
         prune_checkpoints(self.checkpoint_dir, self.keep)
 
@@ -150,8 +148,10 @@ class EvalEvery(Callback):
     def on_train_epoch_end(self, run_context):
         from googlenet_bench.harness.measure.scoring import predictor_of, score
 
+        from googlenet_bench.harness import interrupts
+
         epoch = run_context.original_args().cur_epoch_num
-        if epoch % self.every or self.timer.diverged is not None:
+        if epoch % self.every or self.timer.diverged is not None or interrupts.pending():  # stopping: no evaluation
             return
         start = time.perf_counter()
         result = score(predictor_of(self.net), self.dataset, self.num_classes)
@@ -178,25 +178,42 @@ class EvalEvery(Callback):
 
 
 class StopOnInterrupt(Callback):
-    """At an epoch end after Ctrl-C: save a resumable checkpoint (unless one was just saved), then stop."""
+    """After SIGINT or SIGTERM (googlenet_bench.harness.interrupts): stop at the next step end (when sinking,
+    the next sink chunk's end) with a resumable checkpoint of that step, then raise Interrupted. It is
+    given to Model.train beside WholeEpochs, not inside it, so that it sees every step or chunk; at an
+    epoch's last step it waits for the epoch end, so that the epoch's callbacks (timer, checkpoint) run first.
+    `start_step`: the global steps done before this process (a resumed run)."""
 
-    def __init__(self, checkpoint_dir, prefix: str, steps_per_epoch: int, save: bool):
+    def __init__(self, checkpoint_dir, prefix: str, steps_per_epoch: int, save: bool, start_step: int = 0):
         super().__init__()
         self.checkpoint_dir, self.prefix, self.steps_per_epoch, self.save = checkpoint_dir, prefix, steps_per_epoch, save
+        self.start_step = start_step
         self.saved = None  # the checkpoint written on the way out, if any
+        self.at_step = None  # the global step it was saved at
+
+    def on_train_step_end(self, run_context):
+        self._stop_if_asked(run_context, epoch_end=False)
 
     def on_train_epoch_end(self, run_context):
+        self._stop_if_asked(run_context, epoch_end=True)
+
+    def _stop_if_asked(self, run_context, epoch_end: bool):
         from googlenet_bench.harness import interrupts
 
         if not interrupts.pending():
             return
-        from googlenet_bench.harness.results.checkpoints import save_training_checkpoint
-
         params = run_context.original_args()
+        step = self.start_step + params.cur_step_num
+        epochs_done, in_epoch = divmod(step, self.steps_per_epoch)
+        if in_epoch == 0 and not epoch_end:
+            return
         if self.save:
-            self.saved = save_training_checkpoint(params.train_network, self.checkpoint_dir, self.prefix,
-                                                  params.cur_epoch_num, self.steps_per_epoch, params.cur_step_num)
-        raise KeyboardInterrupt
+            from googlenet_bench.harness.results.checkpoints import save_training_checkpoint
+
+            self.saved = save_training_checkpoint(params.train_network, self.checkpoint_dir, self.prefix, epochs_done,
+                                                  self.steps_per_epoch, step, in_epoch=in_epoch)
+            self.at_step = step
+        interrupts.check()
 
 
 def loss_value(outputs) -> float:

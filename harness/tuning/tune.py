@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness import interrupts
+from googlenet_bench.harness.errors import RunFailed  # after tuning started: a failure (exit 1), not bad input
 from googlenet_bench.harness.measure.machine_profile import DEFAULT_ISA, ISA_ENV
 from googlenet_bench.harness.results.record import cpu_flags
 
@@ -58,22 +59,32 @@ class Candidate:
         return (f"isa={self.isa} threads={self.threads or 'default'} workers={self.workers or 'default'}")
 
 
-def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_s: float, stream) -> dict:
+def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_s: float, stream,
+            data: str | None = None) -> dict:
     command = [sys.executable, "-m", "googlenet_bench.harness.tuning.tune_worker", "--backend", backend, "--suite", suite,
                "--isa", candidate.isa, "--threads", str(candidate.threads), "--workers", str(candidate.workers),
-               "--steps", str(steps)]
+               "--steps", str(steps)] + (["--data", data] if data else [])
     env = {k: v for k, v in os.environ.items() if k != ISA_ENV}
     env["GLOG_v"] = "3"  # MindSpore's log noise off
     started = time.perf_counter()
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
+    # The candidate gets normal signals (this process blocks them) and is passed a stop signal on.
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interrupts.unblock_in_child)
+    with interrupts.passed_on_to(proc):
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            stdout = None
+    interrupts.check()  # stopped: no figure from a candidate cut short, and no profile
+    if stdout is None:
         result = {"stopped": f"slower than {timeout_s:.0f} s ({SLOW_CUTOFF:g}x the fastest candidate's time)"}
     else:
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode != 0 or not lines:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise BenchError(f"tune candidate {candidate.describe()} failed: {tail}")
+        lines = [line for line in stdout.splitlines() if line.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            tail = (stderr.strip().splitlines() or ["no output"])[-1]
+            raise RunFailed(f"tune candidate {candidate.describe()} failed: {tail}")
         result = json.loads(lines[-1])
     result.update(candidate=candidate.__dict__, wall_s=round(time.perf_counter() - started, 1))
     shown = f"{result['ms_per_step']:.1f} ms/step" if "ms_per_step" in result else result["stopped"]
@@ -82,14 +93,14 @@ def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_
 
 
 class Tuner:
-    def __init__(self, backend: str, suite: str, steps: int, stream=sys.stderr):
-        self.backend, self.suite, self.steps, self.stream = backend, suite, steps, stream
+    def __init__(self, backend: str, suite: str, steps: int, stream=sys.stderr, data: str | None = None):
+        self.backend, self.suite, self.steps, self.stream, self.data = backend, suite, steps, stream, data
         self.measurements: list[dict] = []
         self.fastest_wall_s: float | None = None
 
     def run(self, candidate: Candidate) -> float:
         timeout = FIRST_CANDIDATE_TIMEOUT_S if self.fastest_wall_s is None else SLOW_CUTOFF * self.fastest_wall_s
-        result = measure(candidate, self.backend, self.suite, self.steps, timeout, self.stream)
+        result = measure(candidate, self.backend, self.suite, self.steps, timeout, self.stream, self.data)
         self.measurements.append(result)
         if "ms_per_step" not in result:
             return float("inf")
@@ -109,7 +120,7 @@ class Tuner:
         if needs_margin and timed[best] > timed[default] * (1 - NOISE):
             return default  # not faster beyond the noise: keep the default
         if timed[best] == float("inf"):
-            raise BenchError(f"tune: every {stage} candidate was stopped; rerun on a quiet machine")
+            raise RunFailed(f"tune: every {stage} candidate was stopped; rerun on a quiet machine")
         return best
 
 
@@ -136,10 +147,11 @@ class Tuner:
         return result
 
 
-def tune(backend: str, suite: str, steps: int, rounds: int = 2, stream=sys.stderr) -> tuple[dict, list[dict], dict]:
+def tune(backend: str, suite: str, steps: int, rounds: int = 2, stream=sys.stderr,
+         data: str | None = None) -> tuple[dict, list[dict], dict]:
     """The best settings, every measurement, and the tuned settings against the untuned defaults."""
     cores = os.cpu_count() or 1
-    tuner = Tuner(backend, suite, steps, stream)
+    tuner = Tuner(backend, suite, steps, stream, data)
     isas = isa_candidates(cpu_flags())
     best = tuner.best_of("oneDNN ISA", Candidate(isas[0]), [Candidate(isa) for isa in isas[1:]], needs_margin=False)
     thread_counts = sorted({1, cores})

@@ -26,6 +26,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=0, help="data workers; 0: the backend's choice")
     parser.add_argument("--steps", type=int, default=8, help="steps per epoch")
     parser.add_argument("--chunks", type=int, default=3, help="epochs, the first one untimed")
+    parser.add_argument("--data", help="the suite's data directory (tune --data)")
     return parser.parse_args(argv)
 
 
@@ -51,6 +52,8 @@ def train(args) -> dict:
     config = load_suite(args.suite)
     # Short epochs of --steps steps (a whole epoch is one sink chunk: shorter chunks are much slower).
     config = load_suite(args.suite, [f"train_samples={args.steps * config['batch_size']}", f"epochs={args.chunks}"])
+    if args.data:
+        config["data"] = args.data
     backend = Backends().select(args.backend)
     ms.set_seed(config["seed"])
     backend.device_setup(config, RankInfo())
