@@ -54,7 +54,7 @@ def execute(plan: Plan) -> Outcome:
     if plan.worker:
         files.started(rank.rank)
     events = EventLog(plan.run_dir / ("events.log" if rank.is_main else f"events.rank{rank.rank}.log"))
-    events.log("run_start", suite=plan.config["name"], backend=plan.backend.name, rank=rank.rank)
+    events.open_run(plan.device.describe(), suite=plan.config["name"], backend=plan.backend.name, rank=rank.rank)
     state = RunState(events=events)
     figures: dict = {}
     status, reason, failure = "success", None, None
@@ -91,8 +91,7 @@ def execute(plan: Plan) -> Outcome:
         figures.update(getattr(exc, "figures", {}))
         status, reason, failure = "failed", f"{type(exc).__name__}: {exc}", exc
     figures["total_s"] = round(time.time() - started, 2)
-    events.log("run_stop", status=status)
-    events.log("status", status)
+    events.close_run(status)
     outcome = _finish(plan, state, files, figures, status, reason, started)
     if failure is not None:
         failure.outcome = outcome
