@@ -115,6 +115,10 @@ def _rank0_figures(plan: Plan, state) -> dict:
 
 def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | None, started: float) -> Outcome:
     rank = plan.rank
+    if not plan.worker and plan.options.launch.node.writes_record:
+        from googlenet_bench.harness.results.artifacts import settle
+
+        figures["artifacts"] = settle(plan.run_dir, status, plan.options.keep_checkpoints)
     record = _record(plan, state, figures, status, reason, started)
     if plan.worker:
         files.report(rank.rank, {"rank": rank.rank, "status": status, "error": reason, **state.rank_report},

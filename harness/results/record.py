@@ -185,6 +185,7 @@ def read_record(path: str | Path) -> dict:
 # What a record holds that some reader (report, compare, check, history, baseline) uses, and its type.
 # Every figure block is optional (a failed run or a skipped phase has none); when present it is checked.
 _FILE_ENTRY = Fields({"mb": NUMBER}, required=("mb",))
+_ARTIFACT = Fields({"path": TEXT, "bytes": COUNT, "sha256": TEXT}, required=("path", "bytes", "sha256"))
 _SCORED = Fields({"top1": FRACTION, "top5": nullable(FRACTION), "images": COUNT, "ms_per_batch": nullable(NUMBER),
                   "matches_eval": nullable(FLAG)}, required=("top1", "images"))
 FIGURES = Fields({
@@ -208,6 +209,7 @@ FIGURES = Fields({
     "ranks": nullable(Fields({"parameters_identical": FLAG, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
                               "per_rank": list_of(ANY_MAPPING), "startup_s": nullable(NUMBER),
                               "startup_s_per_rank": list_of(nullable(NUMBER))})),
+    "artifacts": nullable(Fields({"dir": TEXT, "bytes": COUNT, "files": list_of(_ARTIFACT)}, required=("dir", "files"))),
     "scaling": nullable(Fields({
         "ranks": COUNT, "ms_per_step_per_rank": list_of(nullable(NUMBER)),
         "images_per_s_per_rank": list_of(nullable(NUMBER)), "images_per_s": nullable(NUMBER),
