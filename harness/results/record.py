@@ -118,9 +118,10 @@ def git_commit() -> dict:
     try:
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        date = git("log", "-1", "--format=%cI") if commit else ""  # the trends' x axis: commit and its date
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit or None, "dirty": dirty if commit else None}
+        return {"commit": None, "dirty": None, "date": None}
+    return {"commit": commit or None, "dirty": dirty if commit else None, "date": date or None}
 
 
 def environment() -> dict:
@@ -221,7 +222,8 @@ RECORD = Fields({
     "suite": TEXT, "backend": TEXT, "status": TEXT, "error": nullable(TEXT), "run_id": nullable(TEXT),
     "started": nullable(ISO_TIME),
     "environment": Fields({"device": TEXT, "mindspore": TEXT,
-                           "git": nullable(Fields({"commit": nullable(TEXT), "dirty": nullable(FLAG)}))}),
+                           "git": nullable(Fields({"commit": nullable(TEXT), "dirty": nullable(FLAG),
+                                                   "date": nullable(ISO_TIME)}))}),
     "config": ANY_MAPPING,  # checked key by key against the suite schema, below
     "figures": FIGURES,
     "events": list_of(EVENT),
