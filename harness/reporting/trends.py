@@ -183,7 +183,15 @@ def chart_lines(trend: Trends, title: str) -> list[Line]:
     return result
 
 
+def other_load(record: dict) -> str:
+    """Other processes' load during the timed epochs (median, in cores), as the run measured it."""
+    loads = (record["figures"].get("train") or {}).get("other_load_per_epoch")
+    cores = sorted(load["other_cores"] for load in (loads if isinstance(loads, list) else [])[1:]
+                   if isinstance(load, dict) and isinstance(load.get("other_cores"), (int, float)))
+    return f"{cores[(len(cores) - 1) // 2]:.2f} cores" if cores else "not measured"
+
+
 def _tooltip(record: dict, title: str, value) -> str:
     shown = "none" if value is None else f"{value:,.2f}"
     return (f"{record.get('run_id')} at {commit_of(record)}: {record.get('status')}, {title} {shown}, "
-            f"stability {stability(record)}")
+            f"stability {stability(record)}, other load {other_load(record)}")
