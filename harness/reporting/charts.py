@@ -68,6 +68,9 @@ def draw_trend(axis, x_labels: list[str], lines: list[Line], ylabel: str, percen
             if point.value is None:  # a cross on the axis: the run has no such figure
                 axis.plot([point.x], [0], marker="x", markersize=7, color=BAD_COLOUR, linestyle="none", gid=gid,
                           clip_on=False)
+                if point.regressed:  # e.g. a run that failed where the line's previous run succeeded
+                    axis.plot([point.x], [0], marker="o", markersize=12, markerfacecolor="none",
+                              markeredgecolor="black", linestyle="none", clip_on=False)
                 continue
             face = "white" if point.unstable else status_colour(point.status)
             edge = status_colour(point.status) if point.status != "success" else colour
