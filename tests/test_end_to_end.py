@@ -1,5 +1,7 @@
 """The whole cycle through the CLI, on real (small) data, as a user runs it."""
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,8 +26,20 @@ def test_default_suite_records_every_figure(digits_run):
         assert infer["matches_eval"] is True and infer["images"] == 100
         assert infer["correct_top1"] == figures["eval"]["correct_top1"]
     assert figures["checkpoint"]["mb"] > figures["weights"]["mb"] > 10  # with optimizer state vs weights only
+    # A success keeps its weights and exports, not the training checkpoints; the record lists what is left.
+    artifacts, run_dir = figures["artifacts"], digits_run["path"].with_suffix("")
+    assert [Path(entry["path"]).parent.name for entry in artifacts["removed"]] == ["checkpoints"] * 2
+    assert not list((run_dir / "checkpoints").glob("*.ckpt"))
+    listed = {entry["path"]: entry for entry in artifacts["files"]}
+    assert {"googlenet.ckpt", "googlenet.mindir", "googlenet.onnx", "events.log", "run.json"} <= set(listed)
+    onnx = listed["googlenet.onnx"]
+    assert onnx["bytes"] == (run_dir / "googlenet.onnx").stat().st_size
+    assert onnx["sha256"] == hashlib.sha256((run_dir / "googlenet.onnx").read_bytes()).hexdigest()
+    assert artifacts["bytes"] == sum(path.stat().st_size for path in run_dir.rglob("*") if path.is_file()
+                                     and "attempts" not in path.parts)
     keys = [event["key"] for event in record["events"]]
-    assert keys[0] == "run_start" and keys[-2:] == ["run_stop", "status"]
+    assert keys[:4] == ["submission_benchmark", "submission_org", "submission_division", "submission_status"]
+    assert keys.count("init_start") == keys.count("run_start") == keys.count("run_stop") == 1 and "status" not in keys
     assert keys.count("epoch_start") == keys.count("epoch_stop") == 2 and "eval_accuracy" in keys
     starts = [event["value"] for event in record["events"] if event["key"] == "epoch_start"]
     assert starts == [1, 2]

@@ -80,8 +80,8 @@ def test_resume_with_every_checkpoint_corrupt_is_refused_and_keeps_the_record(di
     shutil.copytree(digits_run["results"] / run_id, tmp_path / run_id)
     shutil.copy(digits_run["path"], tmp_path / f"{run_id}.json")
     before = (tmp_path / f"{run_id}.json").read_bytes()
-    for checkpoint in (tmp_path / run_id / "checkpoints").glob("*.ckpt"):
-        checkpoint.write_bytes(b"garbage")
+    for removed in digits_run["record"]["figures"]["artifacts"]["removed"]:  # a success keeps none: put them back
+        (tmp_path / run_id / removed["path"]).write_bytes(b"garbage")
     result = run_bench("--resume", str(tmp_path / run_id), timeout=120)
     assert result.returncode == 2 and one_line(result.stderr), result.stderr
     assert "no valid checkpoint" in result.stderr

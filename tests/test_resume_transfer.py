@@ -27,7 +27,7 @@ def only_record(directory):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     results = tmp_path_factory.mktemp("uninterrupted")
-    result = run_bench(*RESUMABLE, "--results", str(results))
+    result = run_bench(*RESUMABLE, "--keep-checkpoints", "--results", str(results))  # the tests resume from them
     assert result.returncode == 0, result.stderr[-2000:]
     return only_record(results)
 

@@ -39,7 +39,8 @@ def bench(*args, env, timeout=120):
 def backends_listed(env) -> dict[str, str]:
     result = bench("backends", env=env)
     assert result.returncode == 0, result.stderr
-    return {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]}
+    return {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]
+            if line[:1].strip() and not line.startswith("hooks of ")}  # wrapped cells continue indented
 
 
 def test_the_installed_plugin_is_listed_as_usable_and_only_when_installed(plugin_env):
@@ -49,9 +50,10 @@ def test_the_installed_plugin_is_listed_as_usable_and_only_when_installed(plugin
 
 def test_the_plugin_implements_the_required_hooks_and_its_own_dataset_options(plugin_env):
     result = bench("backends", "--hooks", env=plugin_env)
-    row = next(line for line in result.stdout.splitlines() if line.startswith(NAME + " "))
+    hooks = result.stdout.split(f"hooks of {NAME}: ")[1].split("hooks of ")[0]
     for hook in ("describe", "available", "device_setup", "dataset_options"):
-        assert hook in row
+        assert hook in hooks
+    assert max(map(len, result.stdout.splitlines())) <= 100  # wrapped to the terminal (100 columns when not one)
 
 
 @pytest.mark.slow

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from googlenet_bench.harness import interrupts
@@ -54,11 +56,19 @@ def cmd_compare(argv: list[str]) -> int:
 
     parser = _parser("compare", "Compare runs side by side: one column per run, then each run's ratios "
                                 "against the first (x = this run / run 1; top-1 in percentage points).")
-    parser.add_argument("records", nargs="+", metavar="RECORD", help="results/<run>.json; the first is the reference")
+    parser.add_argument("records", nargs="+", metavar="RECORD", help="results/<run>.json; the first is the reference "
+                        "(with --by backend: records or results directories)")
     parser.add_argument("--reference", choices=REFERENCES,
                         help="add published figures as columns: zoo = the MindSpore model zoo's README")
+    parser.add_argument("--by", choices=("backend",), help="backend: per suite, one row per backend, ranks and "
+                        "precision (its newest successful run) beside the zoo's published rows, within 120 columns")
     _add_format(parser, "github")
     args = parser.parse_args(argv)
+    if args.by == "backend":
+        from googlenet_bench.harness.reporting.comparison import by_backend
+
+        print(by_backend(args.records, load_zoo_reference()))
+        return 0
     records = [read_record(path) for path in args.records]
     reference = load_zoo_reference() if args.reference == "zoo" else None
     print(render(compare(records, args.records, reference), args.format))
@@ -174,12 +184,14 @@ def cmd_backends(argv: list[str]) -> int:
     for name in backends.names():
         backend = backends.select(name)
         availability = backend.available()
-        row = [name, "yes" if availability.ok else "no", availability.reason, backend.describe()]
-        if args.hooks:
-            row.append(", ".join(h.removeprefix("bench_") for h in backends.hooks_of(name)))
-        rows.append(row)
-    headers = ["backend", "usable", "why", "device"] + (["hooks"] if args.hooks else [])
-    print(tabulate(rows, headers=headers, tablefmt="plain"))
+        rows.append([name, "yes" if availability.ok else "no", availability.reason, backend.describe()])
+    width = max(shutil.get_terminal_size((100, 24)).columns, 60)  # long reasons wrap within the terminal
+    room = width - max(len(row[0]) for row in rows) - 16
+    print(tabulate(rows, headers=["backend", "usable", "why", "device"], tablefmt="plain",
+                   maxcolwidths=[None, None, room * 3 // 5, room * 2 // 5]))
+    for name in backends.names() if args.hooks else ():
+        print(textwrap.fill(", ".join(h.removeprefix("bench_") for h in backends.hooks_of(name)), width,
+                            initial_indent=f"hooks of {name}: ", subsequent_indent="    "))
     return 0
 
 
@@ -259,7 +271,8 @@ def cmd_publish(argv: list[str]) -> int:
     site = publish(args.results, args.to)
     for reason in site.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
-    print(f"site: {site.index.as_uri()} ({site.pages} page{'s' * (site.pages != 1)}, {site.runs} runs)")
+    print(f"site: {site.index.as_uri()} ({site.pages} page{'s' * (site.pages != 1)}, "
+          f"{site.runs} run{'s' * (site.runs != 1)})")
     return 0
 
 

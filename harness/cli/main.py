@@ -51,6 +51,9 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scaling-reference", metavar="RECORD", type=non_empty,
                         help="a 1-rank record of the same suite and batch: the N-rank record then holds its "
                              "scaling efficiency against it")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="keep the training checkpoints (with optimizer state) after a successful run; "
+                             "by default only the final weights and exports stay")
     parser.add_argument("--oversubscribe", action="store_true",
                         help="allow more ranks on this machine than its backend says it can host")
     parser.add_argument("--rank-table", type=non_empty, help="HCCL rank-table JSON: start ranks the zoo's way (ascend)")
@@ -111,7 +114,8 @@ def run_options(args):
                       checkpoint=args.checkpoint, models=tuple(args.models), results_dir=Path(args.results),
                       run_id=args.run_id, launch=launch, worker=args.worker, worker_argv=tuple(_worker_argv(args)),
                       resume=args.resume, pretrained=args.pretrained, rehearse_on=args.rehearse,
-                      oversubscribe=args.oversubscribe, scaling_reference=args.scaling_reference)
+                      oversubscribe=args.oversubscribe, scaling_reference=args.scaling_reference,
+                      keep_checkpoints=args.keep_checkpoints)
 
 
 def cmd_run(argv: list[str]) -> int:

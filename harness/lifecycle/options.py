@@ -26,6 +26,7 @@ class RunOptions:
     rehearse_on: str | None = None  # run the backend's recipe on this host backend's device
     oversubscribe: bool = False  # allow more ranks on this machine than its backend says it can host
     scaling_reference: str | None = None  # a 1-rank record the N-rank run's efficiency is measured against
+    keep_checkpoints: bool = False  # keep the training checkpoints after a success (googlenet_bench.harness.results.artifacts)
     # Set in the processes a launcher starts: they run one rank of a run the parent owns.
     worker: bool = False
     worker_argv: tuple[str, ...] = ()

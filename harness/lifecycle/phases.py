@@ -3,6 +3,7 @@ phases share, returning the figures it measured. A result that is not valid adds
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 from googlenet_bench.harness import interrupts
@@ -68,10 +69,11 @@ def evaluate(plan: Plan, state: RunState) -> dict:
     from googlenet_bench.harness.measure.scoring import predictor_of, score
 
     config = plan.config
+    began = time.perf_counter()
     result = score(predictor_of(state.net), state.eval_split.dataset, config["num_classes"])
     state.evaluated = result
     figures = {**result.figures(), "batch_size": state.eval_split.batch_size}
-    state.events.log("eval_accuracy", result.top1, images=result.images)
+    state.events.log("eval_accuracy", result.top1, images=result.images, eval_s=round(time.perf_counter() - began, 2))
     floor = config["min_top1"]
     if floor is not None:
         figures["min_top1"] = floor

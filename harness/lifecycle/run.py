@@ -92,7 +92,7 @@ def _open_run(plan: Plan, files) -> EventLog:
     if plan.worker:
         files.started(rank.rank)
     events = EventLog(plan.run_dir / ("events.log" if rank.is_main else f"events.rank{rank.rank}.log"))
-    events.log("run_start", suite=plan.config["name"], backend=plan.backend.name, rank=rank.rank)
+    events.open_run(plan.device.describe(), suite=plan.config["name"], backend=plan.backend.name, rank=rank.rank)
     return events
 
 
@@ -153,8 +153,7 @@ class _Finish:
                 figures = {**self.figures, **self.state.measured}
                 figures["total_s"] = round(time.time() - self.started, 2)
                 try:
-                    self.state.events.log("run_stop", status=status)
-                    self.state.events.log("status", status)
+                    self.state.events.close_run(status)
                 except OSError:
                     pass  # the events file cannot take it (a full disk): the record still holds the events
                 self.outcome = replace(_finish(self.plan, self.state, self.files, figures, status, reason,
@@ -178,6 +177,10 @@ def _rank0_figures(plan: Plan, state) -> dict:
 
 def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | None, started: float) -> Outcome:
     rank = plan.rank
+    if not plan.worker and plan.options.launch.node.writes_record:
+        from googlenet_bench.harness.results.artifacts import settle
+
+        figures["artifacts"] = settle(plan.run_dir, status, plan.options.keep_checkpoints)
     record = _record(plan, state, figures, status, reason, started)
     if plan.worker:
         files.report(rank.rank, {"rank": rank.rank, "status": status, "error": reason, **state.rank_report},

@@ -53,8 +53,11 @@ def train(plan: Plan, state: RunState) -> dict:
     callbacks = [whole_epochs, stop] + ([progress] if progress is not None else [])
     if start_step:  # the data pipeline continues where the checkpoint's step left it, in that epoch's order
         split.dataset.set_init_step(start_step)
-    events.log("train_start", steps_per_epoch=split.steps, epochs=config["epochs"], from_epoch=done_epochs,
-               sink_steps=chunk)
+    events.train_start(global_batch_size=split.batch_size * rank.world_size, opt_base_learning_rate=config["lr_init"],
+                       train_samples=split.images * rank.world_size,
+                       eval_samples=state.eval_split.images if state.eval_split else 0,
+                       target_top1=config["target_top1"], steps_per_epoch=split.steps, epochs=config["epochs"],
+                       from_epoch=done_epochs, sink_steps=chunk)
     started_at = time.time()
     startup_s = round(started_at - process_started_at(), 2)  # bench.py's start to the first training step
     start = time.perf_counter()

@@ -1,7 +1,6 @@
 """The runs of one suite on one backend in a results directory, oldest first: a trend, as lines and a plot."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -107,45 +106,31 @@ def plot_target(path: str | Path) -> Path:
 
 
 def plot(history: History, path: str | Path) -> Path:
-    """Top-1 (%) and ms/step by run, two panels sharing the run axis, and, when runs evaluated while
-    training, a third panel: each run's top-1 over its training clock (the accuracy curve), as a PNG."""
+    """Top-1 (%) and ms/step by commit, one line per configuration, drawn by the site's chart module with its
+    colour rule (googlenet_bench.harness.reporting.charts), and, when runs evaluated while training, a third
+    panel: each run's top-1 over its training clock (the accuracy curve), as a PNG."""
+    from googlenet_bench.harness.reporting.charts import draw_trend, save_png
+    from googlenet_bench.harness.reporting.trends import chart_lines, trends
+
     path = plot_target(path)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figures = [headline(record) for _, record in history.runs]
-    runs = list(range(1, len(figures) + 1))
-    nan = math.nan
-    top1 = [nan if f.top1 is None else f.top1 * 100 for f in figures]
-    ms_per_step = [nan if f.ms_per_step is None else f.ms_per_step for f in figures]
+    trend = trends([(record, None) for _, record in history.runs])
     labels = [history_row(record)[0] for _, record in history.runs]
-
     curves = [(label, accuracy_curve(record)) for label, (_, record) in zip(labels, history.runs)]
     curves = [(label, curve) for label, curve in curves if curve]
-    fig = plt.figure(figsize=(6.4, 7.2 if curves else 4.8), dpi=100)
-    accuracy_axis = fig.add_subplot(3 if curves else 2, 1, 1)
-    speed_axis = fig.add_subplot(3 if curves else 2, 1, 2, sharex=accuracy_axis)
-    accuracy_axis.plot(runs, top1, marker="o", color="tab:green")
-    accuracy_axis.set_ylabel("top-1 (%)")
-    accuracy_axis.set_title(f"{history.suite} on {history.backend}: {len(runs)} run{'s' * (len(runs) != 1)}")
-    speed_axis.plot(runs, ms_per_step, marker="o", color="tab:blue")
-    speed_axis.set_ylabel("ms/step (median)")
-    speed_axis.set_xticks(runs)
-    speed_axis.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
-    axes = [accuracy_axis, speed_axis]
-    if curves:
-        axes.append(_curve_panel(fig.add_subplot(3, 1, 3), curves, history.runs))
-    for axis in axes:
-        axis.grid(True, alpha=0.3)
-    fig.tight_layout()
+
+    def draw(axes):
+        count = len(history.runs)
+        for axis, title, percent in zip(axes, ("top-1 (%)", "ms/step (median, p10-p90)"), (True, False)):
+            draw_trend(axis, trend.commits, chart_lines(trend, title), title, percent)
+        axes[0].set_title(f"{history.suite} on {history.backend}: {count} run{'s' * (count != 1)}, by commit")
+        if curves:
+            _curve_panel(axes[2], curves, history.runs)
+            axes[2].grid(True, alpha=0.3)
+
     try:
-        fig.savefig(path, format="png")
+        save_png(draw, path, 3 if curves else 2)
     except OSError as exc:
         raise BenchError(f"--plot {path}: cannot write it ({exc.strerror})") from None
-    finally:
-        plt.close(fig)
     return path
 
 

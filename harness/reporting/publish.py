@@ -1,7 +1,8 @@
 """`bench.py publish`: a static HTML site of a results directory that opens from disk, with no server or network.
 
-index.html links one page per (suite, backend) (googlenet_bench.harness.reporting.site_pages renders them); each raw record is
-copied into records/. Records are read with googlenet_bench.harness.results.record.read_record (through googlenet_bench.harness.reporting.history); a .json
+index.html is the front page, backends side by side with the zoo's published rows
+(googlenet_bench.harness.reporting.site_front); it links one page per (suite, backend)
+(googlenet_bench.harness.reporting.site_pages); each raw record is copied into records/. Records are read with googlenet_bench.harness.results.record.read_record (through googlenet_bench.harness.reporting.history); a .json
 file that is not a record is named and skipped. The site is built beside its directory and renamed into
 place, so an earlier site is replaced whole. No MindSpore here.
 """
@@ -16,7 +17,9 @@ from pathlib import Path
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.results.targets import writable_folder
 from googlenet_bench.harness.reporting.history import read_records
-from googlenet_bench.harness.reporting.site_pages import RECORDS, Run, render_index, render_page
+from googlenet_bench.harness.reporting.compare import load_zoo_reference
+from googlenet_bench.harness.reporting.site_front import render_front
+from googlenet_bench.harness.reporting.site_pages import RECORDS, Run, render_page
 
 SITE_MARKER = ".googlenet-bench-site"  # a directory publish made, which a later publish may replace
 
@@ -53,6 +56,7 @@ def publish(results_dir: str | Path, site_dir: str | Path) -> Site:
     found, skipped = read_records(results_dir)
     if not found:
         raise BenchError(f"no results records in {results_dir}: give the --results directory of your runs")
+    reference = load_zoo_reference()
     groups: dict[tuple[str, str], list[tuple[Path, dict]]] = {}
     for path, record in found:  # oldest first
         groups.setdefault((record["suite"], record["backend"]), []).append((path, record))
@@ -72,7 +76,8 @@ def publish(results_dir: str | Path, site_dir: str | Path) -> Site:
             name = _page_name(suite, backend, taken)
             (staging / name).write_text(render_page(suite, backend, runs), encoding="utf-8")
             pages.append((name, suite, backend, runs))
-        (staging / "index.html").write_text(render_index(results_dir, pages, skipped), encoding="utf-8")
+        front = render_front(results_dir, pages, skipped, reference)
+        (staging / "index.html").write_text(front, encoding="utf-8")
         (staging / SITE_MARKER).write_text("written by bench.py publish, which may replace this directory\n")
         if site.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{site.name}.old-", dir=site.parent))

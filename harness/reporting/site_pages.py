@@ -1,24 +1,26 @@
-"""The HTML of the published site: one page per (suite, backend) and the index, rendered from records alone.
+"""The HTML of the published site's pages per (suite, backend), rendered from records alone (the front
+page, backends side by side: googlenet_bench.harness.reporting.site_front).
 
-A page holds its runs, oldest first (failed, diverged and aborted ones marked, not dropped), trend charts as
-inline SVG (googlenet_bench.harness.reporting.svgchart), the zoo table of its newest successful run (googlenet_bench.harness.reporting.report), the compare view
-of all its runs (googlenet_bench.harness.reporting.compare), the environment of each run, and a link to each raw record in records/.
-Pages are self-contained: inline style, no script, nothing from a network.
+A page holds its runs, oldest first (failed, diverged and aborted ones marked, not dropped), trend charts by
+commit as inline SVG (googlenet_bench.harness.reporting.charts), the regressions check found, the zoo table of
+its newest successful run, the compare view of all its runs, each run's files with size and SHA-256, the
+environment of each run, and a link to each raw record in records/. Pages are self-contained: inline style,
+no script, nothing from a network.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
 from tabulate import tabulate
 
 from googlenet_bench.harness.reporting.compare import compare
-from googlenet_bench.harness.results.figures import MISSING, headline
+from googlenet_bench.harness.results.figures import MISSING
 from googlenet_bench.harness.reporting.history import HEADERS, history_row
 from googlenet_bench.harness.reporting.report import zoo_table
-from googlenet_bench.harness.reporting.svgchart import Point, line_chart
+from googlenet_bench.harness.reporting.charts import trend_svg
+from googlenet_bench.harness.reporting.trends import FIGURES, chart_lines, launched_ranks, trends
 
 RECORDS = "records"  # the site's folder of raw records, which the pages link to
 STYLE = """
@@ -29,8 +31,9 @@ th { background: #f3f5f8; text-align: left; } .wide { overflow-x: auto; }
 .status-success { color: #17692e; font-weight: 600; } .status-bad { color: #b3151b; font-weight: 600; }
 tr.bad td { background: #fdf0f0; } .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .chart { border: 1px solid #ddd; background: #fff; } .chart-title { font-size: 14px; font-weight: 600; }
-.error { display: inline-block; max-width: 22em; overflow-wrap: anywhere; }
-.tick { font-size: 11px; fill: #555; } .grid { stroke: #eee; } .axis { stroke: #888; } .note { color: #666; }
+.error { display: inline-block; min-width: 16em; max-width: 36em; overflow-wrap: break-word; }
+tr.zoo td { background: #f4f4f4; font-style: italic; } .chart { max-width: 100%; height: auto; }
+.note { color: #666; } code { font-size: 12px; }
 """
 
 
@@ -50,34 +53,18 @@ class Run:
 
     @property
     def ranks(self) -> int:
-        """The ranks the run trained with, or, for a run that died before its figures, was launched with."""
-        figures = self.record["figures"]
-        return (figures.get("train") or {}).get("ranks") or (figures.get("launch") or {}).get("ranks") or 1
+        return launched_ranks(self.record)
 
     @property
     def label(self) -> str:
         return f"#{self.number} x{self.ranks}"
 
 
-def time_to_target_s(record: dict) -> float | None:
-    """figures.train.time_to_target_s: training seconds to the suite's target top-1; None if not reached or not set."""
-    return (record["figures"].get("train") or {}).get("time_to_target_s")
-
-
-CHARTS = (  # title, the figure of a record, the y axis top if fixed
-    ("ms/step (median)", lambda record: headline(record).ms_per_step, None),
-    ("images/s", lambda record: headline(record).images_per_s, None),
-    ("top-1 (%)", lambda record: None if headline(record).top1 is None else headline(record).top1 * 100, 100.0),
-    ("time to target (s)", time_to_target_s, None),
-)
-INDEX_CHARTS = ("top-1 (%)", "ms/step (median)")  # each page's headline trends, on the index
-
-
-def _cell(value) -> str:
+def cell(value) -> str:
     return escape(MISSING if value is None or value == "" else str(value))
 
 
-def _table(headers: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
+def table(headers: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
     """An HTML table of cells that are already HTML."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(f'<tr class="{cls}">' + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
@@ -85,35 +72,50 @@ def _table(headers: list[str], rows: list[list[str]], row_classes: list[str] | N
     return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _status(record: dict) -> str:
+def status_cell(record: dict) -> str:
     status = record.get("status") or "unknown"
     return f'<span class="status-{"success" if status == "success" else "bad"}">{escape(status)}</span>'
 
 
 def _runs_table(runs: list[Run]) -> str:
-    headers = ["#", *HEADERS, "ranks", "time to target", "error", "record"]
+    headers = ["#", *HEADERS, "ranks", "error", "record"]
     rows = []
     for run in runs:
-        cells = [_cell(value) for value in history_row(run.record)]
-        cells[HEADERS.index("status")] = _status(run.record)
-        target = time_to_target_s(run.record)
-        rows.append([str(run.number), *cells, str(run.ranks), _cell(None if target is None else f"{target:.1f} s"),
-                     f'<span class="error">{_cell(run.record.get("error"))}</span>',
+        cells = [cell(value) for value in history_row(run.record)]
+        cells[HEADERS.index("status")] = status_cell(run.record)
+        rows.append([str(run.number), *cells, str(run.ranks),
+                     f'<span class="error">{cell(run.record.get("error"))}</span>',
                      f'<a href="{escape(run.link)}" title="{escape(run.path.name)}">raw JSON</a>'])
-    return _table(headers, rows, ["" if run.ok else "bad" for run in runs])
+    return table(headers, rows, ["" if run.ok else "bad" for run in runs])
 
 
-def _charts(runs: list[Run], titles: tuple[str, ...] = tuple(chart[0] for chart in CHARTS)) -> str:
+def _trend_charts(runs: list[Run], titles: tuple[str, ...] = tuple(FIGURES)) -> str:
+    """Trend charts by commit, one line per configuration (googlenet_bench.harness.reporting.trends)."""
+    trend = trends([(run.record, run.link) for run in runs])
     svgs = []
-    for title, figure, scale_top in (chart for chart in CHARTS if chart[0] in titles):
-        values = [figure(run.record) for run in runs]
-        if title.startswith("time to target") and all(v is None for v in values):
+    for title in titles:
+        lines = chart_lines(trend, title)
+        if title.startswith("time to target") and all(p.value is None for line in lines for p in line.points):
             continue  # recorded only by suites that set a target
-        points = [Point(run.label, value, f"{run.label} {run.record.get('run_id')}: {run.record.get('status')}, "
-                                          f"{title} {MISSING if value is None else f'{value:,.2f}'}", run.ok)
-                  for run, value in zip(runs, values)]
-        svgs.append(line_chart(title, points, scale_top))
+        svgs.append(trend_svg(title, trend.commits, lines, title, percent=FIGURES[title][1]))
     return '<div class="charts">' + "".join(svgs) + "</div>"
+
+
+def regressions_table(runs: list[Run]) -> str:
+    found = trends([(run.record, run.link) for run in runs]).regressions
+    if not found:
+        return '<p class="note">No regression: each point is within check\'s default tolerances of the one before.</p>'
+    rows = [[escape(r.configuration), escape(r.commit), escape(r.against), escape(r.finding),
+             f'<a href="{escape(r.link)}">{escape(r.run_id or "record")}</a>' if r.link else cell(r.run_id)]
+            for r in found]
+    return table(["configuration", "commit", "against", "what check found", "run"], rows, ["bad"] * len(rows))
+
+
+TRENDS_NOTE = ('<p class="note">x: the commit and its date, oldest first; one line per configuration (backend, ranks, '
+               "precision, epochs, batch, image size, settings). Blue: the run succeeded; red: it did not; hollow: "
+               "its step times were unstable; a red cross on the axis: no such figure; a black ring: a regression "
+               "that check found against the line's previous point. Bars: the run's p10-p90 step time. Hover over "
+               "a point for its run.</p>")
 
 
 def _flatten(mapping: dict, prefix: str = "") -> dict[str, str]:
@@ -129,8 +131,8 @@ def _flatten(mapping: dict, prefix: str = "") -> dict[str, str]:
 def _environment_table(runs: list[Run]) -> str:
     environments = [_flatten(run.record["environment"]) for run in runs]
     keys = list(dict.fromkeys(key for env in environments for key in env))
-    rows = [[escape(key), *(_cell(env.get(key)) for env in environments)] for key in keys]
-    return _table(["environment", *(f"{run.label} {run.record.get('run_id') or ''}" for run in runs)], rows)
+    rows = [[escape(key), *(cell(env.get(key)) for env in environments)] for key in keys]
+    return table(["environment", *(f"{run.label} {run.record.get('run_id') or ''}" for run in runs)], rows)
 
 
 def _html_tabulate(headers: list[str], rows: list[list[str]]) -> str:
@@ -139,50 +141,46 @@ def _html_tabulate(headers: list[str], rows: list[list[str]]) -> str:
     return f'<div class="wide">{table}</div>'
 
 
-def _document(title: str, body: str) -> str:
+def document(title: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{STYLE}</style></head>\n<body>\n<h1>{escape(title)}</h1>\n{body}\n</body></html>\n")
 
 
+def _artifacts_table(runs: list[Run]) -> str:
+    """Each run's files as its record lists them, linked where they are on this machine."""
+    rows = []
+    for run in runs:
+        block = run.record["figures"].get("artifacts") or {}
+        for entry in block.get("files", []):
+            target = Path(block["dir"]) / entry["path"]
+            rows.append([escape(f"{run.label} {run.record.get('run_id') or ''}"),
+                         f'<a href="{escape(target.as_uri())}">{escape(entry["path"])}</a>',
+                         f"{entry['bytes'] / 1e6:,.1f} MB", f'<code title="{escape(entry["sha256"])}">'
+                                                          f'{escape(entry["sha256"][:16])}</code>'])
+    if not rows:
+        return '<p class="note">No run here lists its files (records made before artifacts were recorded).</p>'
+    return table(["run", "file (on the machine that ran it)", "size", "SHA-256 (hover for all of it)"], rows)
+
+
 def render_page(suite: str, backend: str, runs: list[Run]) -> str:
-    newest_ok = next((run for run in reversed(runs) if run.ok), runs[-1])
+    newest_ok = next((run for run in reversed(runs) if run.ok), None)
     comparison = compare([run.record for run in runs], [run.link for run in runs])
     failed = sum(not run.ok for run in runs)
     body = [
-        '<p><a href="index.html">all suites and backends</a></p>',
+        '<p><a href="index.html">all suites and backends, side by side</a></p>',
         f"<p>{len(runs)} run{'s' * (len(runs) != 1)}, oldest first"
         + (f"; {failed} did not succeed (marked in red)" if failed else "") + ".</p>",
         "<h2>Runs</h2>", _runs_table(runs),
-        "<h2>Trends</h2>", '<p class="note">Blue: the run succeeded; red: it did not. A cross on the axis: the run '
-        "has no such figure. Hover over a point for its run.</p>", _charts(runs),
-        f"<h2>Zoo table: run {newest_ok.label} {escape(newest_ok.record.get('run_id') or '')}"
-        f" ({escape(newest_ok.record.get('status') or '')})</h2>",
-        f'<div class="wide">{zoo_table([newest_ok.record], "html")}</div>',
-        "<h2>Compare: every run against run #1</h2>",
-        _html_tabulate(comparison.headers(), comparison.rows()),
-        "<h2>Environment</h2>", _environment_table(runs),
+        "<h2>Trends by commit</h2>", TRENDS_NOTE, _trend_charts(runs),
+        "<h2>Regressions</h2>", regressions_table(runs),
     ]
-    return _document(f"{suite} on {backend}", "\n".join(body))
-
-
-def render_index(results_dir: Path, pages: list[tuple[str, str, str, list[Run]]], skipped: list[str]) -> str:
-    rows = []
-    for name, suite, backend, runs in pages:
-        statuses = {}
-        for run in runs:
-            statuses[run.record.get("status")] = statuses.get(run.record.get("status"), 0) + 1
-        newest = dict(zip(HEADERS, history_row(runs[-1].record)))
-        rows.append([f'<a href="{escape(name)}">{escape(suite)} on {escape(backend)}</a>', str(len(runs)),
-                     escape(", ".join(f"{count} {status}" for status, count in statuses.items())),
-                     _cell(newest["started"]), _status(runs[-1].record), _cell(newest["top-1"])])
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body = [f"<p>Results directory {escape(str(results_dir))}, published {generated}.</p>",
-            _table(["suite and backend", "runs", "statuses", "newest run", "its status", "its top-1"], rows)]
-    for name, suite, backend, runs in pages:
-        body += [f'<h2><a href="{escape(name)}">{escape(suite)} on {escape(backend)}</a></h2>',
-                 _charts(runs, INDEX_CHARTS)]
-    if skipped:
-        body += ["<h2>Files skipped (not results records)</h2>",
-                 "<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in skipped) + "</ul>"]
-    return _document("googlenet-bench results", "\n".join(body))
-
+    if newest_ok is not None:
+        body += [f"<h2>Zoo table: the newest successful run, {newest_ok.label} "
+                 f"{escape(newest_ok.record.get('run_id') or '')}</h2>",
+                 f'<div class="wide">{zoo_table([newest_ok.record], "html")}</div>']
+    else:
+        body += ["<h2>Zoo table</h2>", '<p class="note">No run here succeeded, so there is no zoo table.</p>']
+    body += ["<h2>Compare: every run against run #1</h2>", _html_tabulate(comparison.headers(), comparison.rows()),
+             "<h2>Files</h2>", _artifacts_table(runs),
+             "<h2>Environment</h2>", _environment_table(runs)]
+    return document(f"{suite} on {backend}", "\n".join(body))

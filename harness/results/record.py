@@ -117,9 +117,10 @@ def git_commit() -> dict:
     try:
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        date = git("log", "-1", "--format=%cI") if commit else ""  # the trends' x axis: commit and its date
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit or None, "dirty": dirty if commit else None}
+        return {"commit": None, "dirty": None, "date": None}
+    return {"commit": commit or None, "dirty": dirty if commit else None, "date": date or None}
 
 
 def environment() -> dict:

@@ -23,6 +23,7 @@ SCHEMA_VERSION = 1
 SPEED = nullable(POSITIVE)  # ms/step, images/s: None when not measured, never 0, negative or NaN
 SECONDS = nullable(NON_NEGATIVE)
 _FILE_ENTRY = Fields({"mb": NON_NEGATIVE, "path": TEXT}, required=("mb",))
+_ARTIFACT = Fields({"path": TEXT, "bytes": COUNT, "sha256": TEXT}, required=("path", "bytes", "sha256"))
 _FAILED = lambda entry: "error" in entry  # noqa: E731 (a scenario a format could not run says why instead)
 _SINGLE_STREAM = either(_FAILED, Fields({"queries": COUNT, "warmup_queries": COUNT, "error": TEXT},
                                         required=("queries", "warmup_queries")),
@@ -63,6 +64,7 @@ FIGURES = Fields({
     "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
     "checkpoint": nullable(_FILE_ENTRY),
     "weights": nullable(_FILE_ENTRY),
+    "artifacts": nullable(Fields({"dir": TEXT, "bytes": COUNT, "files": list_of(_ARTIFACT)}, required=("dir", "files"))),
     "transfer": nullable(Fields({"top1_pretrained": FRACTION, "top1_scratch": FRACTION, "steps": COUNT},
                                 required=("top1_pretrained", "top1_scratch", "steps"))),
     # from_checkpoint is null when the run stopped before its first checkpoint and started over.
