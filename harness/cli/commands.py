@@ -94,6 +94,13 @@ def cmd_check(argv: list[str]) -> int:
     return 1 if regressions else 0
 
 
+@command("ab", "speed A/B in one sitting: a base revision against the current code, alternated; exit 1 when slower")
+def cmd_ab(argv: list[str]) -> int:
+    from googlenet_bench.harness.cli.ab_command import main
+
+    return main(argv)
+
+
 @command("baseline", "make or refresh a baseline for `check` from a successful run's record")
 def cmd_baseline(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.check import existing_tolerances, make_baseline, median_run, tolerances_of
