@@ -24,8 +24,8 @@ def main(argv: list[str]) -> int:
                         help="a suite override for both sides' runs, e.g. --set batch_size=32")
     parser.add_argument("--rounds", type=whole_number(1, 20), default=2,
                         help="ABBA rounds before the first verdict; default 2 (8 runs)")
-    parser.add_argument("--max-rounds", type=whole_number(1, 20), default=4,
-                        help="while the verdict is 'inconclusive (noise)', add rounds up to this; default 4")
+    parser.add_argument("--max-rounds", type=whole_number(1, 20), default=3,
+                        help="while the verdict is 'inconclusive (noise)', add rounds up to this; default 3 (CI: worst case 12 runs)")
     parser.add_argument("--results", default="results", type=non_empty,
                         help="where the comparison record goes; default results/")
     args = parser.parse_args(argv)
