@@ -66,7 +66,8 @@ def cmd_compare(argv: list[str]) -> int:
 
 @command("check", "the regression gate: a run against a baseline record; exit 1 on regression")
 def cmd_check(argv: list[str]) -> int:
-    from googlenet_bench.harness.reporting.check import SPEED_OFF_IN_CI, check, speed_gate_default, tolerances_of
+    from googlenet_bench.harness.reporting.check import (SPEED_OFF_IN_CI, check, load_baseline, speed_gate_default,
+                                                         tolerances_of)
     from googlenet_bench.harness.results.record import read_record
 
     parser = _parser("check", "Gate a run against a baseline: exit 0 no regression, 1 regression, 2 unusable input.")
@@ -77,12 +78,12 @@ def cmd_check(argv: list[str]) -> int:
                         help="gate speed too: ms/step, when the machine was in the baseline's state "
                              "(default: on, except when the CI env var is set)")
     args = parser.parse_args(argv)
-    new, baseline = read_record(args.record), read_record(args.baseline)
+    new, (baseline, summary) = read_record(args.record), load_baseline(args.baseline)
     tolerances = tolerances_of(baseline, args.baseline, top1_drop=args.top1_drop,
                                ms_per_step_ratio=args.ms_per_step_ratio)
     gate_speed = speed_gate_default() if args.speed is None else args.speed
     verdict = check(new, baseline, tolerances, gate_speed, new_origin=args.record, baseline_origin=args.baseline,
-                    speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI)
+                    speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI, summary=summary)
     for finding in verdict.findings:
         print(finding.line())
     for note in verdict.notes:
