@@ -269,7 +269,7 @@ def cmd_tune(argv: list[str]) -> int:
     from googlenet_bench.harness.measure.machine_profile import profile_path, write_profile
     from googlenet_bench.harness.plugins import Backends
     from googlenet_bench.harness.suites import load_suite
-    from googlenet_bench.harness.tuning.tune import tune
+    from googlenet_bench.harness.tuning.tune import gain_line, tune
 
     parser = _parser("tune", "Measure, one process per candidate, the settings that change speed without changing "
                              "the recipe, and write this machine's profile, which later runs apply.")
@@ -283,10 +283,8 @@ def cmd_tune(argv: list[str]) -> int:
     Backends().select(args.backend).require_available()
     path = profile_path()
     print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
-    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps)
-    write_profile(path, settings, measurements, args.backend, args.suite, against_untuned)
-    gain = against_untuned["tuned_over_untuned"]
+    settings, measurements, against_untuned, stages = tune(args.backend, args.suite, args.steps)
+    write_profile(path, settings, measurements, args.backend, args.suite, against_untuned, stages)
     print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "
-          f"workers={settings['workers'] or 'default'}; ms/step x{gain:.2f} of the untuned defaults' "
-          f"(paired rounds: {', '.join(f'{r:.2f}' for r in against_untuned['ratios']) or 'none needed'})")
+          f"workers={settings['workers'] or 'default'}; {gain_line(against_untuned)}")
     return 0

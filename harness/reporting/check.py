@@ -4,6 +4,11 @@ A baseline is a results record (events stripped) with a top-level block
     "tolerances": {"top1_drop": 0.02, "ms_per_step_ratio": 1.12}
 top1_drop: how far top-1 may fall (0.02 = 2 percentage points); ms_per_step_ratio: how much
 slower than the baseline a step may get (new / old). The CLI overrides each.
+A baseline can also be a seed summary (`bench.py --repeat N`, harness/results/seed_summary.py): top-1
+then regresses when below the seeds' mean by more than max(top1_drop, SIGMAS x their std), and speed
+is compared with the summary's median-speed run. Speed between commits is gated by `bench.py ab`
+(harness/measure/ab.py), which holds on any machine; this comparison only on the baseline's.
+It is long because the tolerances, the gate and the baseline maker share one set of rules.
 
 Speed is gated only between runs of one machine and setting (harness/figures.unlike_steps), and
 only when the machine was in the baseline's state (harness/figures.machine_state_differs: the
@@ -19,7 +24,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from googlenet_bench.harness.results.figures import headline, machine_state_differs, same_drift_reference, unlike_steps
+from googlenet_bench.harness.results.figures import (headline, machine_state_differs, same_drift_reference,
+                                                     speed_stability, unlike_steps)
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.reporting.report import percent
 
@@ -185,6 +191,10 @@ def check(new: dict, baseline: dict, tolerances: Tolerances, gate_speed: bool,
                                     slowdown > tolerances.ms_per_step_ratio))
             if normalised:
                 notes.append(f"speed: {normalised}")
+    for record, which in ((new, "new run"), (baseline, "baseline")):
+        stability = speed_stability(record)
+        if stability and stability[0] in ("unstable", "no spread"):
+            notes.append(f"{which} {stability[1]}")
     chosen = baseline.get("baseline_chosen")
     if gate_speed and isinstance(chosen, dict) and chosen.get("runs"):
         notes.append(f"speed baseline: the {chosen.get('chosen_by')} of {len(chosen['runs'])} runs "
