@@ -76,3 +76,17 @@ def test_a_malformed_summary_is_one_line(tmp_path, summary_file):
     summary_file.write_text(json.dumps(document))
     result = bench("check", write_record(tmp_path / "a.json", make_record()), "--baseline", summary_file)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "top1.std" in result.stderr
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("args, message", [
+    (["--repeat", "2", "--set", "seed=3"], "error: --repeat sets the seed of each run"),
+    (["--repeat", "2", "--resume", "results/x"], "error: --repeat starts new runs: it cannot --resume one"),
+    (["--repeat", "0"], "error: argument --repeat: must be from 1 to 100, got 0"),
+    (["--repeat", "3", "--set", "epochs=zero"], "error: "),
+])
+def test_repeat_refuses_bad_input_before_any_run(tmp_path, args, message):
+    result = bench(*args, "--results", tmp_path / "results")
+    assert result.returncode == 2 and result.stderr.startswith(message) and result.stderr.count("\n") == 1, \
+        result.stderr
+    assert not (tmp_path / "results").exists()
