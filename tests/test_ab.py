@@ -89,3 +89,17 @@ def test_a_revision_without_the_harness_is_refused(tmp_path):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=repo, check=True)
     with pytest.raises(BenchError, match="has no harness"):
         ab.resolve(repo, "HEAD")
+
+
+def test_report_and_history_show_a_comparison_and_runs_are_still_read(tmp_path, monkeypatch):
+    from record_fixtures import make_record, write_record
+
+    monkeypatch.setattr(ab, "timed_run", stand_in(1.10, []))
+    assert ab_command.main(["--base", "HEAD", "--results", str(tmp_path)]) == 1
+    path = next(tmp_path.glob("ab-*.json"))
+    report = bench("report", path)
+    assert report.returncode == 0 and ": slower (ab-digits-cpu-" in report.stdout, report.stdout + report.stderr
+    write_record(tmp_path / "run.json", make_record())
+    history = bench("history", tmp_path)
+    assert history.returncode == 0 and "skipped" not in history.stderr, history.stderr
+    assert "speed A/B comparisons and seed summaries:" in history.stdout and "x1.100 of base HEAD" in history.stdout

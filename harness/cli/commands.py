@@ -135,7 +135,8 @@ def cmd_baseline(argv: list[str]) -> int:
 @command("history", "one line per run of a suite/backend in a results directory, oldest first; --plot FILE.png")
 def cmd_history(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.compare import render_table
-    from googlenet_bench.harness.reporting.history import HEADERS, collect, history_json, history_row, plot, plot_target
+    from googlenet_bench.harness.reporting.history import (HEADERS, collect, history_json, history_row, plot,
+                                                           plot_target, sittings)
 
     parser = _parser("history", "The runs of one suite on one backend, oldest first, with their main figures.")
     parser.add_argument("directory", help="a results directory, e.g. results/")
@@ -153,6 +154,9 @@ def cmd_history(argv: list[str]) -> int:
         print(json.dumps(history_json(history), indent=2))
     else:
         print(render_table(HEADERS, [history_row(record) for _, record in history.runs], args.format))
+        found = sittings(args.directory, args.suite, args.backend)
+        if found:
+            print("\n".join(["speed A/B comparisons and seed summaries:", *found]))
     if args.plot:
         print(f"plot: {plot(history, args.plot)}", file=sys.stderr)
     return 0
@@ -196,12 +200,17 @@ def cmd_backends(argv: list[str]) -> int:
 @command("report", "print the zoo table of a results record")
 def cmd_report(argv: list[str]) -> int:
     from googlenet_bench.harness.results.record import read_record
+    from googlenet_bench.harness.reporting.history import sitting_line
     from googlenet_bench.harness.reporting.report import run_summary, zoo_table
 
     parser = _parser("report", "Print a results record as the zoo table.")
     parser.add_argument("record", help="results/<run>.json")
     parser.add_argument("--format", default="github", help="tabulate format: github, plain, pipe, ...")
     args = parser.parse_args(argv)
+    sitting = sitting_line(Path(args.record))
+    if sitting is not None:  # an A/B comparison or a seed summary
+        print(sitting)
+        return 0
     record = read_record(args.record)
     print(zoo_table([record], args.format))
     print(run_summary(record))

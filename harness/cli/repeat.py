@@ -37,7 +37,7 @@ def run_repeated(argv: list[str], args) -> int:
     from pathlib import Path
 
     from googlenet_bench.harness.results.record import read_record
-    from googlenet_bench.harness.results.seed_summary import summarise, write_summary
+    from googlenet_bench.harness.results.seed_summary import summarise, summary_line, write_summary
 
     seeds = seeds_of(args)
     runs = []
@@ -52,10 +52,6 @@ def run_repeated(argv: list[str], args) -> int:
         runs.append((record, read_record(record)))
     summary = summarise(runs, seeds)
     path = write_summary(Path(args.results), summary)
-    top1, ms, target = summary["top1"], summary["ms_per_step"], summary["time_to_target_s"]
-    score = f"{target['score']:.1f} s" if target.get("score") is not None else f"no score ({target.get('note')})"
-    print(f"seeds {seeds[0]}..{seeds[-1]}: top-1 mean {top1['mean'] * 100:.2f}%, std {top1['std'] * 100:.2f} pp, "
-          f"min {top1['min'] * 100:.2f}%, max {top1['max'] * 100:.2f}%; time to target (MLPerf) {score}; "
-          f"ms/step median {ms['median']:.2f} (min {ms['min']:.2f}, max {ms['max']:.2f})")
+    print(summary_line(summary))
     print(f"seed summary: {path}")
     return 0

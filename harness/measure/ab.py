@@ -124,11 +124,12 @@ def timed_run(side: Side, suite: str, backend: str, results: Path, log: Path) ->
     ms = train.get("ms_per_step_min") or train.get("ms_per_step_median")
     if record.get("status") != "success" or not ms:
         raise BenchError(f"ab: a {side.name} run ended {record.get('status')!r} without ms/step; its log: {log}")
+    cpu = [v for v in (train.get("cpu_ms_per_step_per_epoch") or [])[1:] if isinstance(v, (int, float))]
     loads = [entry.get("other_cores") for entry in train.get("other_load_per_epoch") or []
              if isinstance(entry, dict) and isinstance(entry.get("other_cores"), (int, float))]
     spread = train.get("ms_per_step_spread") or {}
     return {"side": side.name, "ms_per_step": ms, "ms_per_step_median": train.get("ms_per_step_median"),
-            "timed_epochs": train.get("timed_epochs"), "stability": spread.get("stability"),
+            "cpu_ms_per_step": min(cpu) if cpu else None, "timed_epochs": train.get("timed_epochs"), "stability": spread.get("stability"),
             "other_cores_max": max(loads) if loads else None, "wall_s": round(time.perf_counter() - started, 1)}
 
 

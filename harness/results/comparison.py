@@ -75,3 +75,11 @@ def summary_line(comparison: dict) -> str:
             f"of base {comparison['base']['rev']} ({comparison['base']['commit'][:12]}), "
             f"{comparison.get('confidence', 0.95):.0%} interval x{low:.3f}..x{high:.3f}, "
             f"{counts['base']}+{counts['new']} runs alternated: {comparison['verdict']}")
+
+
+def run_lines(comparison: dict) -> list[str]:
+    """One line per timed run, in the order they ran."""
+    return [f"  run {n:2d} {run['side']:<4} {run['ms_per_step']:8.2f} ms/step, {run.get('timed_epochs')} timed epochs, "
+            f"{run.get('stability') or 'unknown'}"
+            + (f", other processes up to {run['other_cores_max']:.2f} cores" if run.get("other_cores_max") is not None
+               else "") for n, run in enumerate(comparison["runs"], 1)]

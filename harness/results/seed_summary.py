@@ -80,6 +80,16 @@ def summarise(runs: list[tuple[str, dict]], seeds: list[int]) -> dict:
             "representative_of": middle[0], "representative": representative}
 
 
+def summary_line(summary: dict) -> str:
+    top1, ms, target = summary["top1"], summary["ms_per_step"], summary["time_to_target_s"]
+    seeds = summary["seeds"]
+    score = f"{target['score']:.1f} s" if target.get("score") is not None else f"no score ({target.get('note')})"
+    return (f"seed summary {summary['suite']} on {summary['backend']}, seeds {seeds[0]}..{seeds[-1]} "
+            f"({len(seeds)} runs): top-1 mean {top1['mean'] * 100:.2f}%, std {top1['std'] * 100:.2f} pp, "
+            f"min {top1['min'] * 100:.2f}%, max {top1['max'] * 100:.2f}%; time to target (MLPerf) {score}; "
+            f"ms/step median {ms['median']:.2f} (min {ms['min']:.2f}, max {ms['max']:.2f})")
+
+
 def write_summary(results_dir: Path, summary: dict) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return write_json_atomic(Path(results_dir) / f"seeds-{summary['suite']}-{summary['backend']}-{stamp}.json",

@@ -8,7 +8,10 @@ It clones this checkout's HEAD twice into --out: `unchanged` (ab --base HEAD: th
 and `knob` (one commit on top that sets the knob's default: ab --base HEAD^1), and runs each clone's own
 bench.py with this interpreter. The shared training lock (/work/locks/train.lock, --lock) is taken for one
 sitting at a time, so others can train between sittings. Prints one line per sitting, then the counts
-and the sittings' wall times; the comparison records stay in --out/records.
+and the sittings' wall times; the comparison records stay in --out/records. Each line also gives the
+verdict the same runs would get from their process CPU time per step (`cpu`), the candidate figure for
+a machine where other processes take the cores. `--rescore` prints the counts of a finished sitting's
+records again, running nothing.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import json
 import os
 import statistics
 import subprocess
+from collections import Counter
 import sys
 from pathlib import Path
 
@@ -64,13 +68,51 @@ def sitting(tree: Path, base: str, records: Path, lock: str) -> dict:
     return record
 
 
+def cpu_verdict(record: dict) -> str:
+    from googlenet_bench.harness.measure.timing import ab_verdict
+
+    sides = {side: [run.get("cpu_ms_per_step") for run in record["runs"] if run["side"] == side] for side in ("base", "new")}
+    if any(value is None for values in sides.values() for value in values):
+        return "-"
+    result = ab_verdict(sides["base"], sides["new"])
+    return f"{result['verdict']} x{result['ratio']:.3f} [{result['ci'][0]:.3f}, {result['ci'][1]:.3f}]"
+
+
+def line(name: str, number: int, record: dict) -> str:
+    return (f"{name:<9} #{number:2d} {record['verdict']:<22} x{record['ratio']:.3f} "
+            f"[{record['ci'][0]:.3f}, {record['ci'][1]:.3f}] {len(record['runs'])} runs {record['wall_s']:.0f} s; "
+            f"cpu: {cpu_verdict(record)}")
+
+
+def counts(seen: dict) -> None:
+    for name, sittings in seen.items():
+        if not sittings:
+            continue
+        walls = [s["wall_s"] for s in sittings]
+        cpu = Counter(cpu_verdict(s).split(" x")[0] for s in sittings)
+        print(f"{name}: " + ", ".join(f"{v} {n}" for v, n in sorted(Counter(s["verdict"] for s in sittings).items()))
+              + f" (cpu: {', '.join(f'{v} {n}' for v, n in sorted(cpu.items()))}); of {len(sittings)} sittings; "
+              f"median ratio x{statistics.median(s['ratio'] for s in sittings):.3f}; wall s median "
+              f"{statistics.median(walls):.0f}, max {max(walls):.0f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--knob", type=float, default=0.18)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--lock", default="/work/locks/train.lock")
+    parser.add_argument("--rescore", action="store_true")
     args = parser.parse_args()
+    if args.rescore:
+        seen = {"unchanged": [], "knob": []}
+        for path in sorted((args.out / "records").glob("ab-*.json")):
+            record = json.loads(path.read_text())
+            name = "knob" if "/knob" in record["new"]["tree"] else "unchanged"
+            seen[name].append(record)
+            print(line(name, len(seen[name]), record))
+        counts(seen)
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     records = args.out / "records"
     records.mkdir(exist_ok=True)
@@ -81,16 +123,8 @@ def main() -> int:
         for name, (tree, base) in (trees.items() if pair % 2 == 0 else reversed(trees.items())):
             record = sitting(tree, base, records, args.lock)
             seen[name].append(record)
-            print(f"{name:<9} #{len(seen[name]):2d} {record['verdict']:<22} x{record['ratio']:.3f} "
-                  f"[{record['ci'][0]:.3f}, {record['ci'][1]:.3f}] {len(record['runs'])} runs {record['wall_s']:.0f} s "
-                  f"exit {record['exit']}", flush=True)
-    for name, sittings in seen.items():
-        verdicts = [s["verdict"] for s in sittings]
-        walls = [s["wall_s"] for s in sittings]
-        print(f"{name}: " + ", ".join(f"{v} {verdicts.count(v)}" for v in sorted(set(verdicts)))
-              + f"; exit 1 in {sum(s['exit'] == 1 for s in sittings)} of {len(sittings)}; median ratio "
-              f"x{statistics.median(s['ratio'] for s in sittings):.3f}; wall s median {statistics.median(walls):.0f}, "
-              f"max {max(walls):.0f}")
+            print(line(name, len(seen[name]), record), flush=True)
+    counts(seen)
     return 0
 
 
