@@ -103,3 +103,12 @@ def test_report_and_history_show_a_comparison_and_runs_are_still_read(tmp_path, 
     history = bench("history", tmp_path)
     assert history.returncode == 0 and "skipped" not in history.stderr, history.stderr
     assert "speed A/B comparisons and seed summaries:" in history.stdout and "x1.100 of base HEAD" in history.stdout
+
+
+def test_each_side_nulls_only_the_eval_keys_its_own_suite_has(tmp_path):
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "digits.yaml").write_text("dataset: digits\nepochs: 10\nmin_top1: 0.97\n")
+    sets = ab.suite_overrides(tmp_path, "digits", ("batch_size=32",))
+    assert sets == ["epochs=4", "train_samples=512", "min_top1=null", "batch_size=32"]
+    assert ab.suite_overrides(ab.PROJECT_ROOT, "digits", ())[2:] == ["eval_every_epochs=null", "target_top1=null",
+                                                                    "min_top1=null"]
