@@ -31,7 +31,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sitting = Sitting(args.base, args.suite, args.backend, tuple(args.overrides), args.rounds,
                       max(args.rounds, args.max_rounds))
-    comparison = run_sitting(sitting)
+    try:
+        comparison = run_sitting(sitting)
+    except KeyboardInterrupt:
+        print("ab: interrupted; no comparison written", file=sys.stderr)
+        return 130
     path = write_comparison(Path(args.results), comparison)
     print(summary_line(comparison))
     print(f"comparison record: {path}")

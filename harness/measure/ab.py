@@ -171,8 +171,8 @@ def run_sitting(sitting: Sitting, stream=sys.stderr) -> dict:
                                     [r["ms_per_step"] for r in runs if r["side"] == "new"])
                 if result["verdict"] != "inconclusive (noise)":
                     break
-    except BaseException:
-        kept = True
+    except BenchError:
+        kept = True  # a failed run: its log, named in the error, stays
         raise
     finally:
         if not kept:
