@@ -36,7 +36,7 @@ def test_a_later_run_gets_speed_ratios_and_an_accuracy_difference_against_the_fi
     ratios = cells(comparison, "run 2 vs")
     assert ratios["Speed"] == "x2.00" and ratios["Throughput"] == "x0.50" and ratios["Total time"] == "x2.00"
     assert ratios["Accuracy"] == "top-1 -2.22 pp"
-    assert cells(comparison, "run 2:")["Run"] == "later"
+    assert cells(comparison, "run 2:")["Run"] == "later (success, 7 timed epochs)"
     versus = comparison.versus[0]
     assert versus.comparable and versus.ms_per_step_ratio == pytest.approx(2.0)
     assert versus.top1_difference == pytest.approx(-8 / 360)

@@ -77,7 +77,8 @@ def cmd_compare(argv: list[str]) -> int:
 
 @command("check", "the regression gate: a run against a baseline record; exit 1 on regression")
 def cmd_check(argv: list[str]) -> int:
-    from googlenet_bench.harness.reporting.check import SPEED_OFF_IN_CI, check, speed_gate_default, tolerances_of
+    from googlenet_bench.harness.reporting.check import (SPEED_OFF_IN_CI, check, load_baseline, speed_gate_default,
+                                                         tolerances_of)
     from googlenet_bench.harness.results.record import read_record
 
     parser = _parser("check", "Gate a run against a baseline: exit 0 no regression, 1 regression, 2 unusable input.")
@@ -88,12 +89,12 @@ def cmd_check(argv: list[str]) -> int:
                         help="gate speed too: ms/step, when the machine was in the baseline's state "
                              "(default: on, except when the CI env var is set)")
     args = parser.parse_args(argv)
-    new, baseline = read_record(args.record), read_record(args.baseline)
+    new, (baseline, summary) = read_record(args.record), load_baseline(args.baseline)
     tolerances = tolerances_of(baseline, args.baseline, top1_drop=args.top1_drop,
                                ms_per_step_ratio=args.ms_per_step_ratio)
     gate_speed = speed_gate_default() if args.speed is None else args.speed
     verdict = check(new, baseline, tolerances, gate_speed, new_origin=args.record, baseline_origin=args.baseline,
-                    speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI)
+                    speed_off_reason="--no-speed" if args.speed is False else SPEED_OFF_IN_CI, summary=summary)
     for finding in verdict.findings:
         print(finding.line())
     for note in verdict.notes:
@@ -103,6 +104,13 @@ def cmd_check(argv: list[str]) -> int:
                + ", ".join(finding.figure for finding in regressions)) if regressions else "no regression"
     print(f"check {args.record} against {args.baseline}: {summary}")
     return 1 if regressions else 0
+
+
+@command("ab", "speed A/B in one sitting: a base revision against the current code, alternated; exit 1 when slower")
+def cmd_ab(argv: list[str]) -> int:
+    from googlenet_bench.harness.cli.ab_command import main
+
+    return main(argv)
 
 
 @command("baseline", "make or refresh a baseline for `check` from a successful run's record")
@@ -135,7 +143,8 @@ def cmd_baseline(argv: list[str]) -> int:
 @command("history", "one line per run of a suite/backend in a results directory, oldest first; --plot FILE.png")
 def cmd_history(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.compare import render_table
-    from googlenet_bench.harness.reporting.history import HEADERS, collect, history_json, history_row, plot, plot_target
+    from googlenet_bench.harness.reporting.history import (HEADERS, collect, history_json, history_row, plot,
+                                                           plot_target, sittings)
 
     parser = _parser("history", "The runs of one suite on one backend, oldest first, with their main figures.")
     parser.add_argument("directory", help="a results directory, e.g. results/")
@@ -153,6 +162,9 @@ def cmd_history(argv: list[str]) -> int:
         print(json.dumps(history_json(history), indent=2))
     else:
         print(render_table(HEADERS, [history_row(record) for _, record in history.runs], args.format))
+        found = sittings(args.directory, args.suite, args.backend)
+        if found:
+            print("\n".join(["speed A/B comparisons and seed summaries:", *found]))
     if args.plot:
         print(f"plot: {plot(history, args.plot)}", file=sys.stderr)
     return 0
@@ -198,6 +210,7 @@ def cmd_backends(argv: list[str]) -> int:
 @command("report", "print the zoo table of a results record")
 def cmd_report(argv: list[str]) -> int:
     from googlenet_bench.harness.results.record import read_record
+    from googlenet_bench.harness.reporting.history import sitting_line
     from googlenet_bench.harness.reporting.report import run_summary, zoo_table
 
     parser = _parser("report", "Print a results record as the zoo table.")
@@ -209,6 +222,10 @@ def cmd_report(argv: list[str]) -> int:
     if args.format not in tabulate_formats:
         raise BenchError(f"--format {args.format}: not a table format{did_you_mean(args.format, tabulate_formats)}; "
                          f"choose one of {', '.join(sorted(tabulate_formats))}")
+    sitting = sitting_line(Path(args.record))
+    if sitting is not None:  # an A/B comparison or a seed summary
+        print(sitting)
+        return 0
     record = read_record(args.record)
     print(zoo_table([record], args.format))
     print(run_summary(record))
@@ -281,7 +298,7 @@ def cmd_tune(argv: list[str]) -> int:
     from googlenet_bench.harness.measure.machine_profile import profile_path, write_profile
     from googlenet_bench.harness.plugins import Backends
     from googlenet_bench.harness.suites import load_suite
-    from googlenet_bench.harness.tuning.tune import tune
+    from googlenet_bench.harness.tuning.tune import gain_line, tune
 
     parser = _parser("tune", "Measure, one process per candidate, the settings that change speed without changing "
                              "the recipe, and write this machine's profile, which later runs apply.")
@@ -303,10 +320,8 @@ def cmd_tune(argv: list[str]) -> int:
     validate_data(config, splits=("train",), world_size=1)  # a suite that needs data: found now, not in a worker
     path = profile_path()
     print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
-    settings, measurements, against_untuned = tune(args.backend, args.suite, args.steps, data=args.data)
-    write_profile(path, settings, measurements, args.backend, args.suite, against_untuned)
-    gain = against_untuned["tuned_over_untuned"]
+    settings, measurements, against_untuned, stages = tune(args.backend, args.suite, args.steps, data=args.data)
+    write_profile(path, settings, measurements, args.backend, args.suite, against_untuned, stages)
     print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "
-          f"workers={settings['workers'] or 'default'}; ms/step x{gain:.2f} of the untuned defaults' "
-          f"(paired rounds: {', '.join(f'{r:.2f}' for r in against_untuned['ratios']) or 'none needed'})")
+          f"workers={settings['workers'] or 'default'}; {gain_line(against_untuned)}")
     return 0

@@ -61,6 +61,9 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rehearse", nargs="?", const="cpu", metavar="HOST",
                         help="run the backend's recipe (AMP, loss scale, jit level, exports, ranks) on HOST's "
                              "device (default cpu) for a few steps, before cluster time is spent on it")
+    parser.add_argument("--repeat", type=whole_number(1, 100), default=1, metavar="N",
+                        help="run N times with consecutive seeds (the suite's, +1, ...), one after another, each "
+                             "with its own record, then write a seed summary (a baseline `check` accepts)")
     # Hidden: marks a process started by a launcher (named so msrun's own prefix-matching
     # argument parser cannot mistake it for one of its options).
     parser.add_argument("--as-rank", dest="worker", action="store_true", help=argparse.SUPPRESS)
@@ -127,6 +130,10 @@ def cmd_run(argv: list[str]) -> int:
     from googlenet_bench.harness.lifecycle.run import execute
 
     args = run_parser().parse_args(argv)
+    if args.repeat > 1 and not args.worker:
+        from googlenet_bench.harness.cli.repeat import run_repeated
+
+        return run_repeated(argv, args)
     if args.worker:
         die_with_launcher()  # a rank or msrun's scheduler: never outlive the launcher
     if args.worker and is_msrun_scheduler():

@@ -99,13 +99,13 @@ def profile_path(environ=os.environ) -> Path:
 
 
 def write_profile(path: Path, settings: dict, measurements: list[dict], backend: str, suite: str,
-                  against_untuned: dict) -> None:
+                  against_untuned: dict, stages: list[dict] | None = None) -> None:
     from googlenet_bench.harness.results.record import write_json_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, {"format": PROFILE_FORMAT, "key": machine_key(), "backend": backend, "suite": suite,
                              "settings": settings, "against_untuned": against_untuned,
-                             "measurements": measurements})
+                             "stages": stages or [], "measurements": measurements})
 
 
 def read_profile(path: Path) -> dict | None:

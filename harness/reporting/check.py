@@ -4,6 +4,11 @@ A baseline is a results record (events stripped) with a top-level block
     "tolerances": {"top1_drop": 0.02, "ms_per_step_ratio": 1.12}
 top1_drop: how far top-1 may fall (0.02 = 2 percentage points); ms_per_step_ratio: how much
 slower than the baseline a step may get (new / old). The CLI overrides each.
+A baseline can also be a seed summary (`bench.py --repeat N`, harness/results/seed_summary.py): top-1
+then regresses when below the seeds' mean by more than max(top1_drop, SIGMAS x their std), and speed
+is compared with the summary's median-speed run. Speed between commits is gated by `bench.py ab`
+(harness/measure/ab.py), which holds on any machine; this comparison only on the baseline's.
+It is long because the tolerances, the gate and the baseline maker share one set of rules.
 
 Speed is gated only between runs of one machine and setting (harness/figures.unlike_steps), and
 only when the machine was in the baseline's state (harness/figures.machine_state_differs: the
@@ -19,7 +24,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from googlenet_bench.harness.results.figures import headline, machine_state_differs, same_drift_reference, unlike_steps
+from googlenet_bench.harness.results.figures import (headline, machine_state_differs, same_drift_reference,
+                                                     speed_stability, unlike_steps)
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.reporting.report import percent
 
@@ -102,6 +108,7 @@ class Verdict:
 
 
 TOP1 = "top-1 (figures.eval.top1)"
+SIGMAS = 3.0  # a run regresses below a seed summary's mean by more than max(tolerance, SIGMAS x its std)
 MS_PER_STEP = "ms/step (figures.train.ms_per_step_median)"
 
 
@@ -109,10 +116,36 @@ def missing(origin: str, what: str, fix: str) -> BenchError:
     return BenchError(f"{origin} has no {what}: {fix}")
 
 
+def load_baseline(path: str) -> tuple[dict, dict | None]:
+    """(the baseline record, the seed summary it comes from or None): a record, or a `--repeat` summary,
+    whose median-speed run is the record and whose tolerances it carries."""
+    from googlenet_bench.harness.results.record import read_record
+    from googlenet_bench.harness.results.seed_summary import is_summary, read_json, validate_summary
+
+    if not Path(path).is_file() or not is_summary(read_json(path)):
+        return read_record(path), None  # a record, or read_record's own one-line refusal
+    summary = validate_summary(read_json(path), f"seed summary {path}")
+    return {**summary["representative"], "tolerances": summary.get("tolerances") or {}}, summary
+
+
+def _top1_finding(old: float, now: float, tolerances: Tolerances, summary: dict | None) -> Finding:
+    if summary is None:
+        return Finding("top-1", percent(old), percent(now), f"may drop {tolerances.top1_drop * 100:.2f} pp; "
+                       f"change {(now - old) * 100:+.2f} pp", old - now > tolerances.top1_drop + 1e-12)
+    stats = summary["top1"]
+    allowed = max(tolerances.top1_drop, SIGMAS * stats["std"])
+    return Finding("top-1", f"mean {percent(stats['mean'])} (std {stats['std'] * 100:.2f} pp over "
+                            f"{len(stats['values'])} seeds)", percent(now),
+                   f"may fall below the mean by max({tolerances.top1_drop * 100:.2f} pp, {SIGMAS:g} std) = "
+                   f"{allowed * 100:.2f} pp; change {(now - stats['mean']) * 100:+.2f} pp",
+                   stats["mean"] - now > allowed + 1e-12)
+
+
 def check(new: dict, baseline: dict, tolerances: Tolerances, gate_speed: bool,
           new_origin: str = "new run", baseline_origin: str = "baseline",
-          speed_off_reason: str = "--no-speed") -> Verdict:
-    """Gate `new` against `baseline`. Unusable input (another suite, a figure missing) raises BenchError.
+          speed_off_reason: str = "--no-speed", summary: dict | None = None) -> Verdict:
+    """Gate `new` against `baseline` (with `summary`, the seed summary it is the median run of: top-1 is
+    judged against the seeds' mean and spread). Unusable input (another suite, a figure missing) raises BenchError.
 
     A failed run is a regression in itself; its figures are still compared where it has them.
     """
@@ -132,10 +165,7 @@ def check(new: dict, baseline: dict, tolerances: Tolerances, gate_speed: bool,
     if now.top1 is None and succeeded:
         raise missing(new_origin, TOP1, "run the suite with the eval phase")
     if now.top1 is not None:
-        findings.append(Finding("top-1", percent(old.top1), percent(now.top1),
-                                f"may drop {tolerances.top1_drop * 100:.2f} pp; "
-                                f"change {(now.top1 - old.top1) * 100:+.2f} pp",
-                                old.top1 - now.top1 > tolerances.top1_drop + 1e-12))
+        findings.append(_top1_finding(old.top1, now.top1, tolerances, summary))
 
     if not gate_speed:
         notes.append(f"speed: not gated ({speed_off_reason})")
@@ -161,6 +191,10 @@ def check(new: dict, baseline: dict, tolerances: Tolerances, gate_speed: bool,
                                     slowdown > tolerances.ms_per_step_ratio))
             if normalised:
                 notes.append(f"speed: {normalised}")
+    for record, which in ((new, "new run"), (baseline, "baseline")):
+        stability = speed_stability(record)
+        if stability and stability[0] in ("unstable", "no spread"):
+            notes.append(f"{which} {stability[1]}")
     chosen = baseline.get("baseline_chosen")
     if gate_speed and chosen and chosen["runs"]:
         notes.append(f"speed baseline: the {chosen['chosen_by']} of {len(chosen['runs'])} runs "

@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 
 from googlenet_bench.harness.errors import BenchError
-from googlenet_bench.harness.results.figures import MISSING, headline, ranks, same_target, unlike, unlike_work
+from googlenet_bench.harness.results.figures import (MISSING, headline, ranks, same_target, speed_stability, unlike,
+                                                     unlike_work)
 from googlenet_bench.harness.measure.scaling import efficiency
 from googlenet_bench.harness.reporting.report import DATASET_NAMES, ROW_LABELS, pcs, percent, column_title, zoo_rows
 
@@ -173,8 +174,18 @@ class Comparison:
 
 def run_cells(record: dict) -> dict[str, str]:
     images_per_s = headline(record).images_per_s
-    return {**zoo_rows(record), RUN_ROW: record.get("run_id") or MISSING,
+    train = record["figures"].get("train") or {}
+    timed = train.get("timed_epochs")
+    run = (f"{record.get('run_id') or MISSING} ({record.get('status')}"
+           + (f", {timed} timed epoch{'s' * (timed != 1)}" if isinstance(timed, int) else "") + ")")
+    return {**zoo_rows(record), RUN_ROW: run,
             THROUGHPUT_ROW: f"{images_per_s:,.1f} images/s" if images_per_s else MISSING}
+
+
+def _unsteady(record: dict) -> str:
+    """"unstable" or "no spread" for a run whose ms/step is not a steady figure, else ""."""
+    stability = speed_stability(record)
+    return stability[0] if stability and stability[0] in ("unstable", "no spread") else ""
 
 
 def compare(records: list[dict], sources: list[str] | None = None, reference: dict | None = None) -> Comparison:
@@ -188,7 +199,11 @@ def compare(records: list[dict], sources: list[str] | None = None, reference: di
         if number > 1:
             against_first = versus(records[0], record, number)
             comparison.versus.append(against_first)
-            comparison.columns.append(Column(f"run {number} vs run 1", "versus", against_first.cells()))
+            cells = against_first.cells()
+            shaky = [f"run {n} {tag}" for n, tag in ((1, _unsteady(records[0])), (number, _unsteady(record))) if tag]
+            if shaky and against_first.ms_per_step_ratio is not None:
+                cells["Speed"] += f" ({', '.join(shaky)})"
+            comparison.columns.append(Column(f"run {number} vs run 1", "versus", cells))
     for entry in (reference or {}).get("runs", []):
         comparison.columns.append(Column(zoo_title(entry), "reference", zoo_published_rows(entry, reference)))
     return comparison

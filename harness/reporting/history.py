@@ -1,6 +1,8 @@
 """The runs of one suite on one backend in a results directory, oldest first: a trend, as lines and a plot."""
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,10 +43,47 @@ def read_records(directory: str | Path) -> tuple[list[tuple[Path, dict]], list[s
     runs, skipped = [], []
     for path in sorted(directory.glob("*.json")):
         try:
+            if sitting_line(path) is not None:
+                continue  # an A/B comparison or a seed summary: `sittings` lists those
+        except BenchError:
+            continue  # a malformed one: `sittings` says so
+        try:
             runs.append((path, read_record(path)))
         except BenchError as exc:
             skipped.append(str(exc))
     return sorted(runs, key=run_order), skipped
+
+
+def sitting_line(path: Path, suite: str | None = None, backend: str | None = None) -> str | None:
+    """The one-line summary of an A/B comparison or seed summary file (of `suite` on `backend` when
+    given), else None: a run's record, or anything else."""
+    from googlenet_bench.harness.results import comparison, seed_summary
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if comparison.is_comparison(document):
+        read, describe = (lambda: comparison.validate_comparison(document, str(path))), comparison.summary_line
+    elif seed_summary.is_summary(document):
+        read, describe = (lambda: seed_summary.validate_summary(document, str(path))), seed_summary.summary_line
+    else:
+        return None
+    document = read()  # a malformed one: BenchError
+    if suite is not None and (document["suite"], document["backend"]) != (suite, backend):
+        return ""
+    return f"{document.get('started') or ''} {describe(document)} ({path.name})".strip()
+
+
+def sittings(directory: str | Path, suite: str, backend: str) -> list[str]:
+    """One line per A/B comparison and seed summary of `suite` on `backend` in `directory`, by file name."""
+    lines = []
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            lines.append(sitting_line(path, suite, backend))
+        except BenchError as exc:
+            lines.append(f"unreadable: {exc}")
+    return [line for line in lines if line]
 
 
 def collect(directory: str | Path, suite: str, backend: str) -> History:

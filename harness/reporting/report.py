@@ -5,7 +5,7 @@ from datetime import datetime
 
 from tabulate import tabulate
 
-from googlenet_bench.harness.results.figures import MISSING, inference_scenarios, time_to_target
+from googlenet_bench.harness.results.figures import MISSING, inference_scenarios, speed_stability, time_to_target
 
 ROW_LABELS = (
     "Model Version", "Resource", "Uploaded Date", "MindSpore Version", "Dataset",
@@ -36,6 +36,12 @@ def percent(value) -> str:
 def column_title(record: dict) -> str:
     ranks = _get(record, "figures", "train", "ranks", default=1)
     return f"{record['backend']} x{ranks} ({record['suite']})"
+
+
+def _speed_tag(record: dict) -> str:
+    """" (unstable)" or " (no spread)" after a speed that is not a steady figure; "" otherwise."""
+    stability = speed_stability(record)
+    return f" ({stability[0]})" if stability and stability[0] in ("unstable", "no spread") else ""
 
 
 def zoo_rows(record: dict) -> dict[str, str]:
@@ -70,7 +76,7 @@ def zoo_rows(record: dict) -> dict[str, str]:
         "Loss Function": loss_name,
         "Outputs": "probability",
         "Loss": f"{train['final_loss']:.4f}" if train.get("final_loss") is not None else "–",
-        "Speed": f"{pcs(ranks)}: {speed:.1f} ms/step" if speed else "–",
+        "Speed": f"{pcs(ranks)}: {speed:.1f} ms/step{_speed_tag(record)}" if speed else "–",
         "Total time": f"{pcs(ranks)}: {figures.get('total_s', 0) / 60:.2f} mins" if figures.get("total_s") else "–",
         "Parameters (M)": f"{figures['parameters'] / 1e6:.2f}" if figures.get("parameters") else "–",
         "Checkpoint for Fine tuning": f"{checkpoint['mb']:.2f}M (.ckpt file)" if checkpoint else "–",
@@ -101,6 +107,9 @@ def run_summary(record: dict) -> str:
     """The lines printed under the table: status, where the record is, the inference check."""
     figures = record["figures"]
     lines = [f"status: {record['status']}" + (f" ({record['error']})" if record.get("error") else "")]
+    stability = speed_stability(record)
+    if stability:
+        lines.append(stability[1])
     train = figures.get("train") or {}
     if train:
         lines.append(f"train: {train['steps']} steps, median {train.get('ms_per_step_median')} ms/step "

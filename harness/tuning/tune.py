@@ -3,12 +3,14 @@ changing the recipe, and keep the best in the machine's profile (harness/measure
 
 Each candidate trains the suite's GoogleNet for a few short epochs in its own process
 (harness/tuning/tune_worker.py): oneDNN reads its ISA once per process. Stages, each keeping the best
-of the one before: the oneDNN ISA cap (one pass: the differences are several-fold), then MindSpore's
-CPU kernel threads (default, 1, cores), then data workers (the backend's choice, 1). Thread and
-worker candidates run in turn `rounds` times, each keeping its fastest time, and replace the default
-only when faster by more than NOISE: this machine's step time moves by 25% between minutes. A candidate that runs past
-SLOW_CUTOFF x the fastest candidate's time is stopped and recorded as such (oneDNN's AVX-512
-path is 8-12x slower here; waiting it out would take minutes).
+of the one before: the oneDNN ISA cap, MindSpore's CPU kernel threads (default, 1, cores), data
+workers (the backend's choice, 1). In each stage every candidate is measured ROUNDS times,
+interleaved (default, a, b, default, a, b, ...), so a slow minute hits all of them; a candidate
+replaces the stage's default only when the A/B verdict on those measurements
+(googlenet_bench.harness.measure.timing.ab_verdict) says "faster", i.e. beyond the measured noise;
+otherwise the profile says "within noise" and the default stays. A candidate that runs past
+SLOW_CUTOFF x the fastest candidate's time is stopped; it is reported as a bound ("stopped at the
+cut-off"), never as a measured time (oneDNN's AVX-512 path was 8-12x slower on an AMD EPYC).
 """
 from __future__ import annotations
 
@@ -24,10 +26,12 @@ from pathlib import Path
 from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.errors import RunFailed  # after tuning started: a failure (exit 1), not bad input
 from googlenet_bench.harness.measure.machine_profile import DEFAULT_ISA, ISA_ENV
+from googlenet_bench.harness.measure.timing import ab_verdict
 from googlenet_bench.harness.results.record import cpu_flags
 
-NOISE = 0.05
+ROUNDS = 3
 SLOW_CUTOFF = 3.0
+STOPPED = f"stopped at the cut-off: its run took over {SLOW_CUTOFF:g}x the fastest candidate's time"
 FIRST_CANDIDATE_TIMEOUT_S = 600.0
 
 
@@ -79,7 +83,7 @@ def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_
             stdout = None
     interrupts.check()  # stopped: no figure from a candidate cut short, and no profile
     if stdout is None:
-        result = {"stopped": f"slower than {timeout_s:.0f} s ({SLOW_CUTOFF:g}x the fastest candidate's time)"}
+        result = {"stopped": f"{STOPPED} ({timeout_s:.0f} s)"}
     else:
         lines = [line for line in stdout.splitlines() if line.startswith("{")]
         if proc.returncode != 0 or not lines:
@@ -107,57 +111,90 @@ class Tuner:
         self.fastest_wall_s = min(self.fastest_wall_s or result["wall_s"], result["wall_s"])
         return result["ms_per_step"]
 
-    def best_of(self, stage: str, default: Candidate, others: list[Candidate], needs_margin: bool,
-                rounds: int = 1) -> Candidate:
-        """The fastest candidate; each is run `rounds` times in turn and keeps its fastest time, so a
-        minute in which the machine was slow does not decide."""
+    def stage(self, stage: str, default: Candidate, others: list[Candidate], rounds: int = ROUNDS) -> dict:
+        """Every candidate `rounds` times, interleaved; the fastest one that beats the default beyond the
+        noise of those measurements, else the default. Returns the stage's decision, for the profile."""
         print(f"{stage}:", file=self.stream)
-        timed: dict[Candidate, float] = {}
+        times: dict[Candidate, list[float]] = {candidate: [] for candidate in [default, *others]}
         for _ in range(rounds):
-            for candidate in [default, *others]:
-                timed[candidate] = min(timed.get(candidate, float("inf")), self.run(candidate))
-        best = min(timed, key=timed.get)
-        if needs_margin and timed[best] > timed[default] * (1 - NOISE):
-            return default  # not faster beyond the noise: keep the default
-        if timed[best] == float("inf"):
-            raise RunFailed(f"tune: every {stage} candidate was stopped; rerun on a quiet machine")
-        return best
-
+            for candidate in times:
+                times[candidate].append(self.run(candidate))
+        judged = [judge(candidate, times[candidate], times[default]) for candidate in others]
+        for entry in judged:
+            print(f"  {entry['candidate']:<40} {entry['verdict']}", file=self.stream)
+        faster = [(statistics.median(times[c]), c) for c, entry in zip(others, judged) if entry["faster"]]
+        if not faster and all(t == float("inf") for t in times[default]):
+            raise RunFailed(f"tune: the {stage} default was stopped in every round; rerun on a quiet machine")
+        kept = min(faster, key=lambda pair: pair[0])[1] if faster else default
+        return {"stage": stage, "default": default.describe(), "kept": kept.describe(), "candidates": judged,
+                "default_ms_per_step": [shown(t) for t in times[default]], "kept_candidate": kept}
 
     def against_untuned(self, tuned: Candidate, rounds: int) -> dict:
-        """The tuned settings' ms/step over the untuned defaults' (oneDNN's own ISA, MindSpore's threads,
-        the backend's workers), the two run in turn `rounds` times: one ratio per round, paired, since
-        this machine's speed moves between minutes; the median is the figure."""
+        """The tuned settings against the untuned defaults (oneDNN's own ISA, MindSpore's threads, the
+        backend's workers), run in turn `rounds` times; the A/B ratio, or a bound where the untuned
+        runs were stopped at the cut-off."""
         untuned = Candidate(DEFAULT_ISA)
         if tuned == untuned:
-            return {"ratios": [], "tuned_over_untuned": 1.0, "note": "the tuned settings are the defaults"}
+            return {"tuned_over_untuned": 1.0, "note": "the tuned settings are the defaults"}
         print("tuned against untuned:", file=self.stream)
-        ratios, stopped = [], 0
+        times = {untuned: [], tuned: []}
         for _ in range(rounds):
-            untuned_ms = self.run(untuned)
-            tuned_ms = self.run(tuned)
-            if untuned_ms == float("inf"):  # stopped at SLOW_CUTOFF x the fastest: the ratio is at most 1/cutoff
-                stopped += 1
-                untuned_ms = tuned_ms * SLOW_CUTOFF
-            ratios.append(tuned_ms / untuned_ms)
-        result = {"ratios": [round(r, 4) for r in ratios], "tuned_over_untuned": round(statistics.median(ratios), 4)}
-        if stopped:
-            result["note"] = (f"the untuned run was stopped in {stopped} of {rounds} rounds, past {SLOW_CUTOFF:g}x the "
-                              f"fastest candidate's time: those rounds count as 1/{SLOW_CUTOFF:g}, an upper bound")
-        return result
+            for candidate in times:
+                times[candidate].append(self.run(candidate))
+        entry = judge(tuned, times[tuned], times[untuned])
+        return {"tuned_over_untuned": entry.get("ratio"), "ci": entry.get("ci"), "verdict": entry["verdict"],
+                "tuned_ms_per_step": entry["ms_per_step"], "untuned_ms_per_step": [shown(t) for t in times[untuned]]}
 
 
-def tune(backend: str, suite: str, steps: int, rounds: int = 2, stream=sys.stderr,
-         data: str | None = None) -> tuple[dict, list[dict], dict]:
-    """The best settings, every measurement, and the tuned settings against the untuned defaults."""
+def shown(ms: float) -> float | str:
+    return "stopped" if ms == float("inf") else ms
+
+
+def judge(candidate: Candidate, times: list[float], default_times: list[float]) -> dict:
+    """A candidate's measurements against the default's: faster beyond noise, within noise, slower, or
+    (stopped in most rounds) a bound."""
+    finite, base = ([t for t in ts if t != float("inf")] for ts in (times, default_times))
+    entry = {"candidate": candidate.describe(), "ms_per_step": [shown(t) for t in times], "faster": False}
+    if len(finite) < 2:
+        return {**entry, "verdict": f"slower: {STOPPED}, in {len(times) - len(finite)} of {len(times)} rounds"}
+    if len(base) < 2:
+        return {**entry, "faster": True, "verdict": f"faster: the default was {STOPPED}, in "
+                                                    f"{len(default_times) - len(base)} of {len(default_times)} rounds"}
+    result = ab_verdict(base, finite)
+    words = {"faster": "faster beyond noise", "slower": "slower", "no change": "within noise",
+             "inconclusive (noise)": "within noise (the measurements scatter too much to tell)"}
+    return {**entry, "faster": result["verdict"] == "faster", "ratio": result["ratio"], "ci": result["ci"],
+            "verdict": f"{words[result['verdict']]}: x{result['ratio']:.2f} of the default's ms/step "
+                       f"(95% interval x{result['ci'][0]:.2f}..x{result['ci'][1]:.2f})"}
+
+
+def gain_line(against_untuned: dict) -> str:
+    """The tuned settings against the untuned defaults, as a measurement or plainly as a bound."""
+    if against_untuned.get("tuned_over_untuned") is None:
+        return f"against the untuned defaults: {against_untuned['verdict']}"
+    if "ci" not in against_untuned:
+        return against_untuned.get("note", "")
+    low, high = against_untuned["ci"]
+    return (f"ms/step x{against_untuned['tuned_over_untuned']:.2f} of the untuned defaults' (95% interval "
+            f"x{low:.2f}..x{high:.2f}, {len(against_untuned['tuned_ms_per_step'])} interleaved rounds)")
+
+
+def tune(backend: str, suite: str, steps: int, rounds: int = ROUNDS, stream=sys.stderr,
+         data: str | None = None) -> tuple[dict, list[dict], dict, list[dict]]:
+    """The best settings, every measurement, the tuned settings against the untuned defaults, and each
+    stage's decision."""
     cores = os.cpu_count() or 1
     tuner = Tuner(backend, suite, steps, stream, data)
     isas = isa_candidates(cpu_flags())
-    best = tuner.best_of("oneDNN ISA", Candidate(isas[0]), [Candidate(isa) for isa in isas[1:]], needs_margin=False)
-    thread_counts = sorted({1, cores})
-    best = tuner.best_of("CPU kernel threads", best, [Candidate(best.isa, t) for t in thread_counts], True, rounds)
+    stages = [tuner.stage("oneDNN ISA", Candidate(isas[0]), [Candidate(isa) for isa in isas[1:]], rounds)]
+    best = stages[-1]["kept_candidate"]
+    stages.append(tuner.stage("CPU kernel threads", best, [Candidate(best.isa, t) for t in sorted({1, cores})], rounds))
+    best = stages[-1]["kept_candidate"]
     worker_counts = [1] if cores > 1 else []
-    best = tuner.best_of("data workers", best, [Candidate(best.isa, best.threads, w) for w in worker_counts], True,
-                         rounds)
+    stages.append(tuner.stage("data workers", best, [Candidate(best.isa, best.threads, w) for w in worker_counts],
+                              rounds))
+    best = stages[-1]["kept_candidate"]
     comparison = tuner.against_untuned(best, rounds)
-    return dict(best.__dict__), tuner.measurements, comparison
+    for entry in stages:
+        entry.pop("kept_candidate")
+    return dict(best.__dict__), tuner.measurements, comparison, stages

@@ -1,0 +1,46 @@
+"""`bench.py ab --base REV`: parsing and printing of the speed A/B (the work: googlenet_bench.harness.measure.ab)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from googlenet_bench.harness.cli.arguments import OneLineParser, non_empty, whole_number
+
+
+def main(argv: list[str]) -> int:
+    from googlenet_bench.harness.measure.ab import ORDER, SHORT_RUN, Sitting, run_sitting
+    from googlenet_bench.harness.results.comparison import summary_line, write_comparison
+
+    parser = OneLineParser(prog="bench.py ab", description=(
+        "Time the code at a base revision against the current code on this machine, now: short runs "
+        f"({', '.join(SHORT_RUN)}, train only), each in its own process, alternated ABBA "
+        f"({', '.join(ORDER)}) per round. Prints new/base ms/step with a 95%% interval and a verdict; exit 1 "
+        "when slower, 0 otherwise. It trains: run nothing else meanwhile."))
+    parser.add_argument("--base", required=True, type=non_empty, metavar="REV",
+                        help="the revision to compare with: a commit, branch or tag, e.g. HEAD^1")
+    parser.add_argument("--suite", default="digits", type=non_empty, help="suite name or .yaml path; default digits")
+    parser.add_argument("--backend", default="cpu", type=non_empty, help="backend plugin; default cpu")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a suite override for both sides' runs, e.g. --set batch_size=32")
+    parser.add_argument("--rounds", type=whole_number(1, 20), default=2,
+                        help="ABBA rounds before the first verdict; default 2 (8 runs)")
+    parser.add_argument("--max-rounds", type=whole_number(1, 20), default=3,
+                        help="while the verdict is 'inconclusive (noise)', add rounds up to this; default 3 (CI: worst case 12 runs)")
+    parser.add_argument("--results", default="results", type=non_empty,
+                        help="where the comparison record goes; default results/")
+    args = parser.parse_args(argv)
+    sitting = Sitting(args.base, args.suite, args.backend, tuple(args.overrides), args.rounds,
+                      max(args.rounds, args.max_rounds))
+    try:
+        comparison = run_sitting(sitting)
+    except KeyboardInterrupt:
+        print("ab: interrupted; no comparison written", file=sys.stderr)
+        return 130
+    path = write_comparison(Path(args.results), comparison)
+    print(summary_line(comparison))
+    print(f"comparison record: {path}")
+    unsteady = [run for run in comparison["runs"] if run.get("stability") == "unstable"]
+    if unsteady:
+        print(f"note: {len(unsteady)} of {len(comparison['runs'])} runs were unstable (another process took CPU)",
+              file=sys.stderr)
+    return 1 if comparison["verdict"] == "slower" else 0
