@@ -139,7 +139,8 @@ def environment() -> dict:
 
 
 # How far a run got: a record is never replaced by one that got less far.
-STATUS_RANK = {"failed": 0, "diverged": 1, "aborted": 2, "export_mismatch": 3, "below_target": 3, "success": 4}
+STATUS_RANK = {"failed": 0, "diverged": 1, "aborted": 2, "export_mismatch": 3, "below_target": 3, "precision_gap": 3,
+               "export_failed": 3, "success": 4}
 ATTEMPTS_DIR = "attempts"
 
 
@@ -198,7 +199,7 @@ FIGURES = Fields({
         "normalised_step": nullable(NUMBER), "startup_s": nullable(NUMBER)},
         required=("steps",))),
     "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
-    "export": nullable(map_of(_FILE_ENTRY)),
+    "export": nullable(map_of(either(lambda entry: "failed" in entry, Fields({"failed": TEXT}), _FILE_ENTRY))),
     "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
     "checkpoint": nullable(_FILE_ENTRY),
     "weights": nullable(_FILE_ENTRY),
