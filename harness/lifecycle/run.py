@@ -90,6 +90,10 @@ def execute(plan: Plan) -> Outcome:
     except Exception as exc:
         figures.update(getattr(exc, "figures", {}))
         status, reason, failure = "failed", f"{type(exc).__name__}: {exc}", exc
+    if isinstance(figures.get("recipe"), dict):
+        from googlenet_bench.harness.lifecycle.deviations import deviations
+
+        figures["recipe"]["deviations"] = deviations(plan, figures)
     figures["total_s"] = round(time.time() - started, 2)
     events.log("run_stop", status=status)
     events.log("status", status)
