@@ -32,3 +32,17 @@ def test_a_failing_format_is_recorded_and_the_others_still_export(tmp_path):
     [verdict] = state.verdicts
     assert verdict.status == "export_failed" and verdict.reason == "export failed for AIR: AIR export needs the GE backend"
     assert "export_failed" in STATUSES and "export_failed" in RAN_TO_THE_END
+
+
+def test_a_format_that_cannot_be_written_here_fails_the_run_before_training(tmp_path):
+    import pytest
+
+    from googlenet_bench.harness.errors import RunFailed
+
+    plan = SimpleNamespace(recipe=SimpleNamespace(export_formats=("MINDIR", "AIR")), device=Device())
+    with pytest.raises(RunFailed) as failed:
+        phases.check_export_formats(plan)
+    assert failed.value.status == "export_failed" and "AIR: AIR export needs the GE backend" in str(failed.value)
+    assert "--set export_formats=[MINDIR]" in str(failed.value) and "\n" not in str(failed.value)
+    plan.recipe.export_formats = ("MINDIR", "ONNX")
+    assert phases.check_export_formats(plan) == {"formats": ["MINDIR", "ONNX"], "written": True}

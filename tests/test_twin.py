@@ -27,3 +27,22 @@ def test_a_rehearsal_past_a_threshold_is_a_finding_in_one_line(losses, top1, wor
         assert verdict.reason.startswith("finding: the gpu recipe at AMP O2 learned much worse on this CPU")
     else:
         assert state.verdicts == []
+
+
+def test_report_prints_the_twin_side_by_side_and_the_deviations():
+    from googlenet_bench.harness.reporting.report import run_summary
+
+    compared = twin.judge(PLAN, RunState(events=EventLog()), [2.3, 2.1, 1.9, 1.7], 0.55, TWIN)
+    record = {"status": "success", "backend": "gpu", "figures": {
+        "train": {"steps": 40, "loss_per_epoch": [2.3, 2.1, 1.9, 1.7]},
+        "rehearsal": {"host": "cpu", "notes": ["dataset sink and the harness's chunked sink are not exercised"]},
+        "rehearsal_twin": compared,
+        "recipe": {"deviations": ["rehearsal: dataset sink and the harness's chunked sink are not exercised"]}}}
+    lines = run_summary(record).splitlines()
+    assert "rehearsal of gpu's recipe on cpu:" in lines and "  dataset sink and the harness's chunked sink are not " \
+        "exercised" in lines
+    assert any("eval top-1 55.00% at O2 vs 60.00%" in line and "2.300 -> 2.100 -> 1.900 -> 1.700 vs 2.300" in line
+               for line in lines)
+    assert lines[-1].startswith("deviations from the zoo: rehearsal: dataset sink")
+    record["figures"]["recipe"]["deviations"] = []
+    assert run_summary(record).splitlines()[-1] == "deviations from the zoo: none: matches the zoo"

@@ -38,7 +38,39 @@ def setup(plan: Plan, state: RunState) -> dict:
         figures["pretrained"] = load_pretrained(state.net, options.pretrained, config["transfer"])
     if config["freeze_backbone"]:
         figures["trainable_parameters"] = freeze_backbone(state.net)
+    if "export" in plan.phases and plan.rank.is_main:
+        figures["export_check"] = check_export_formats(plan)
     return figures
+
+
+def check_export_formats(plan: Plan) -> dict:
+    """Before training: a tiny network exported in each requested format, on this device, so a format that
+    cannot be written here (AIR without GE, say) fails the run now rather than after the training."""
+    import tempfile
+
+    import mindspore as ms
+    import mindspore.nn as nn
+    import numpy as np
+
+    from googlenet_bench.harness.errors import RunFailed
+    from googlenet_bench.harness.results.checkpoints import first_line
+
+    tiny, example, failed = nn.Dense(4, 2), ms.Tensor(np.ones((1, 4), dtype=np.float32)), {}
+    tiny.set_train(False)
+    with tempfile.TemporaryDirectory(prefix="googlenet-bench-export-check-") as scratch:
+        for file_format in plan.recipe.export_formats:
+            path = Path(scratch) / f"tiny{EXPORT_EXTENSIONS[file_format]}"
+            try:
+                if plan.device.export(tiny, example, file_format, path) is None:
+                    failed[file_format] = "the backend wrote nothing"
+            except Exception as exc:  # noqa: BLE001 - MindSpore raises RuntimeError, ValueError, TypeError here
+                failed[file_format] = first_line(exc)
+    if failed:
+        detail = "; ".join(f"{f}: {reason}" for f, reason in failed.items())
+        raise RunFailed(f"export cannot be written here ({detail}): leave the format out with --set "
+                        f"export_formats=[{','.join(f for f in plan.recipe.export_formats if f not in failed)}]",
+                        status="export_failed", figures={"export": {f: {"failed": r} for f, r in failed.items()}})
+    return {"formats": list(plan.recipe.export_formats), "written": True}
 
 
 def data(plan: Plan, state: RunState) -> dict:
