@@ -17,9 +17,12 @@ AMP_LEVELS = ("O0", "O1", "O2", "O3")
 LOSS_SCALES = ("none", "fixed", "dynamic")
 
 # A run's outcome. Only "success" is a valid result; every other status exits non-zero.
-STATUSES = ("success", "below_target", "export_mismatch", "diverged", "failed", "aborted")
+# precision_gap: a rehearsal learned much worse than its fp32 twin (googlenet_bench.harness.lifecycle.twin);
+# export_failed: a requested export format could not be written (the others were, and inferred from).
+STATUSES = ("success", "below_target", "export_mismatch", "export_failed", "precision_gap", "diverged", "failed",
+            "aborted")
 # A rank that ends with one of these ran to its end: the parent takes its status from rank 0's record.
-RAN_TO_THE_END = ("success", "below_target", "export_mismatch", "diverged")
+RAN_TO_THE_END = ("success", "below_target", "export_mismatch", "export_failed", "precision_gap", "diverged")
 
 
 @dataclass(frozen=True)

@@ -41,29 +41,40 @@ STAGES: list[InceptionSpec | str] = [
 FEATURES = 1024
 
 
-def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.SequentialCell:
-    return nn.SequentialCell(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode="same",
-                  has_bias=False, weight_init=TruncatedNormal(0.02)),
-        nn.BatchNorm2d(out_channels, eps=1e-3),
-        nn.ReLU(),
-    )
+# The zoo's cell names (its src/googlenet.py), so checkpoints interchange with it as they are: the
+# blocks and pools after the stem, in order (../shared/ZOO_REFERENCE.md, "Parameter names").
+STAGE_NAMES = ["block3a", "block3b", "maxpool3", "block4a", "block4b", "block4c", "block4d", "block4e",
+               "maxpool4", "block5a", "block5b"]
+
+
+class Conv2dBlock(nn.Cell):
+    """conv -> bn -> relu, named as the zoo names them."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode="same",
+                              has_bias=False, weight_init=TruncatedNormal(0.02))
+        self.bn = nn.BatchNorm2d(out_channels, eps=1e-3)
+        self.relu = nn.ReLU()
+
+    def construct(self, x):
+        return self.relu(self.bn(self.conv(x)))
 
 
 class Inception(nn.Cell):
     def __init__(self, spec: InceptionSpec):
         super().__init__()
-        self.branch1 = conv_block(spec.in_channels, spec.n1x1, 1)
-        self.branch2 = nn.SequentialCell(conv_block(spec.in_channels, spec.n3x3_reduce, 1),
-                                         conv_block(spec.n3x3_reduce, spec.n3x3, 3))
-        self.branch3 = nn.SequentialCell(conv_block(spec.in_channels, spec.n5x5_reduce, 1),
-                                         conv_block(spec.n5x5_reduce, spec.n5x5, 3))
-        self.branch4 = nn.SequentialCell(nn.MaxPool2d(3, 1, pad_mode="same"),
-                                         conv_block(spec.in_channels, spec.pool_proj, 1))
+        self.b1 = Conv2dBlock(spec.in_channels, spec.n1x1, 1)
+        self.b2 = nn.SequentialCell([Conv2dBlock(spec.in_channels, spec.n3x3_reduce, 1),
+                                     Conv2dBlock(spec.n3x3_reduce, spec.n3x3, 3)])
+        self.b3 = nn.SequentialCell([Conv2dBlock(spec.in_channels, spec.n5x5_reduce, 1),
+                                     Conv2dBlock(spec.n5x5_reduce, spec.n5x5, 3)])
+        self.maxpool = nn.MaxPool2d(3, 1, pad_mode="same")
+        self.b4 = Conv2dBlock(spec.in_channels, spec.pool_proj, 1)
         self.concat = ops.Concat(axis=1)
 
     def construct(self, x):
-        return self.concat((self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)))
+        return self.concat((self.b1(x), self.b2(x), self.b3(x), self.b4(self.maxpool(x))))
 
 
 def _stage(entry: InceptionSpec | str) -> nn.Cell:
@@ -75,24 +86,27 @@ def _stage(entry: InceptionSpec | str) -> nn.Cell:
 
 
 class GoogleNet(nn.Cell):
-    """GoogleNet for `num_classes` classes; any input size that survives 5 stride-2 stages."""
+    """GoogleNet for `num_classes` classes; any input size that survives 5 stride-2 stages. Cells and
+    parameters carry the zoo's names (conv1.conv.weight, block3a.b2.0.bn.gamma, classifier.bias)."""
 
     def __init__(self, num_classes: int = 10):
         super().__init__()
-        self.stem = nn.SequentialCell(
-            conv_block(3, 64, 7, stride=2),
-            nn.MaxPool2d(3, 2, pad_mode="same"),
-            conv_block(64, 64, 1),
-            conv_block(64, 192, 3),
-            nn.MaxPool2d(3, 2, pad_mode="same"),
-        )
-        self.features = nn.SequentialCell([_stage(entry) for entry in STAGES])
+        self.conv1 = Conv2dBlock(3, 64, 7, stride=2)
+        self.maxpool1 = nn.MaxPool2d(3, 2, pad_mode="same")
+        self.conv2 = Conv2dBlock(64, 64, 1)
+        self.conv3 = Conv2dBlock(64, 192, 3)
+        self.maxpool2 = nn.MaxPool2d(3, 2, pad_mode="same")
+        for name, entry in zip(STAGE_NAMES, STAGES):
+            setattr(self, name, _stage(entry))
         self.mean = ops.ReduceMean(keep_dims=False)
         self.classifier = nn.Dense(FEATURES, num_classes, weight_init=TruncatedNormal(0.02),
                                    bias_init=TruncatedNormal(0.02))
 
     def construct(self, x):
-        x = self.features(self.stem(x))
+        x = self.maxpool2(self.conv3(self.conv2(self.maxpool1(self.conv1(x)))))
+        x = self.maxpool3(self.block3b(self.block3a(x)))
+        x = self.block4e(self.block4d(self.block4c(self.block4b(self.block4a(x)))))
+        x = self.block5b(self.block5a(self.maxpool4(x)))
         return self.classifier(self.mean(x, (2, 3)))
 
 

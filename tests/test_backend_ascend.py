@@ -122,8 +122,14 @@ def test_amp_dynamic_loss_scale_is_the_zoos_65536_factor_2_window_2000(backend):
     assert (manager.get_loss_scale(), manager.scale_factor, manager.scale_window) == (65536, 2, 2000)
 
 
-def test_exports_mindir_air_and_onnx(backend):
-    assert backend.export_formats({}) == ["MINDIR", "AIR", "ONNX"]
+def test_exports_mindir_and_onnx_and_air_only_with_ge_or_when_asked(backend, monkeypatch):
+    from googlenet_bench.backends import ascend
+
+    monkeypatch.setattr(ascend, "ge_present", lambda: False)
+    assert backend.export_formats({}) == ["MINDIR", "ONNX"]
+    assert backend.export_formats({"export_formats": ["MINDIR", "AIR"]}) == ["MINDIR", "ONNX", "AIR"]
+    monkeypatch.setattr(ascend, "ge_present", lambda: True)
+    assert backend.export_formats({}) == ["MINDIR", "ONNX", "AIR"]
 
 
 # -- distributed start -------------------------------------------------------------------

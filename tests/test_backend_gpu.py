@@ -45,6 +45,14 @@ def test_gpu_is_refused_here_naming_the_missing_driver(backend):
     availability = backend.available()
     assert not availability.ok
     assert "NVIDIA driver" in availability.reason and "\n" not in availability.reason
+    assert "built for CUDA 11.1, 11.6" in availability.reason  # MindSpore 2.10's plugins, named
+
+
+def test_a_gpu_that_needs_a_newer_cuda_than_the_plugins_is_said_so():
+    assert gpu.plugin_cuda_versions() == ["11.1", "11.6"]
+    hopper = gpu.needs_newer_cuda([(8, 0), (9, 0)], ["11.1", "11.6"])
+    assert "compute capability 9.0" in hopper and "CUDA 11.1, 11.6" in hopper and "CUDA 12" in hopper
+    assert gpu.needs_newer_cuda([(8, 6), (7, 0)], ["11.1", "11.6"]) is None
 
 
 @absent_device_only

@@ -48,6 +48,19 @@ def test_default_suite_records_every_figure(digits_run):
     assert env["speed_settings"]["source"].startswith("conservative default")  # the tests' cache holds no profile
     assert env["device_context"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
     assert "Run `python bench.py tune` once" in digits_run["result"].stderr
+    # No drift reference unless the suite asks for it (drift_reference: true): no calibration workload,
+    # no per-step wait for the host.
+    assert "calibration" not in train and "normalised_step" not in train
+    assert len(figures["train"]["other_load_per_epoch"]) == 2
+    assert figures["train"]["ms_per_step_spread"]["stability"] == "unknown"  # one timed epoch: too few to judge
+    assert record["config"]["epochs"] == 2 and record["config"]["train_samples"] == 256
+
+
+def test_the_drift_reference_runs_when_a_run_asks_for_it(tmp_path):
+    result = run_bench(*SHORT_DIGITS, "--set", "drift_reference=true", "--phases", "train",
+                       "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    train = json.loads(next(tmp_path.glob("*.json")).read_text())["figures"]["train"]
     calibration = train["calibration"]
     assert calibration["ms_median"] > 0 and train["normalised_step"] > 0
     # the drift reference ran after every EVERY_STEPS steps, interleaved: 2 windows in each 4-step epoch ...
@@ -56,9 +69,6 @@ def test_default_suite_records_every_figure(digits_run):
     # divides, fit inside the phase's time less the reference's, which they would not if it were on it
     epochs_s = sum(ms * train["steps_per_epoch"] for ms in train["ms_per_step_per_epoch"]) / 1000.0
     assert calibration["off_clock_s"] > 1.0 and epochs_s <= train["train_s"] + 0.2
-    assert len(figures["train"]["other_load_per_epoch"]) == 2
-    assert figures["train"]["ms_per_step_spread"]["stability"] == "unknown"  # one timed epoch: too few to judge
-    assert record["config"]["epochs"] == 2 and record["config"]["train_samples"] == 256
 
 
 def test_run_prints_the_zoo_table_and_report_renders_it_from_the_record(digits_run):

@@ -44,17 +44,34 @@ def test_drift_reference_divides_each_window_by_the_reference_timed_right_after_
     # was disturbed and its reference not.
     reference.windows = [(1, 900.0, 90.0), (2, 200.0, 100.0), (2, 200.0, 100.0), (3, 250.0, 125.0),
                          (3, 250.0, 125.0), (4, 200.0, 100.0), (4, 300.0, 100.0), (4, 200.0, 100.0)]
-    reference.other_load = [{"other_cores": 0.0, "stolen_cores": 0.0, "own_cpu_s": s} for s in (20.0, 8.8, 9.9, 9.0)]
     reference.off_clock_s = 1.5
-    figures = reference.figures(steps_per_epoch=22)
+    figures = reference.figures()
     assert figures["normalised_step_per_epoch"] == [10.0, 2.0, 2.0, 2.0]
     assert figures["normalised_step"] == 2.0  # median step 200 (of the timed windows) over median reference 100
     assert figures["normalised_step_spread"]["samples"] == 3  # timed epochs
     assert figures["calibration"]["ms_median"] == 100.0 and len(figures["calibration"]["windows"]) == 8
     assert figures["calibration"]["off_clock_s"] == 1.5 and figures["calibration"]["every_steps"] == EVERY_STEPS
     assert (figures["calibration"]["batch_size"], figures["calibration"]["image_size"]) == (64, 32)
+    assert DriftReference(64, 32).figures() == {}
+
+
+def test_other_load_gives_the_cpu_time_per_step_of_the_timed_epochs():
+    from googlenet_bench.harness.training.calibration import OtherLoad
+
+    load = OtherLoad()
+    load.other_load = [{"other_cores": 0.0, "stolen_cores": 0.0, "own_cpu_s": s} for s in (20.0, 8.8, 9.9, 9.0)]
+    figures = load.figures(steps_per_epoch=22)
     assert figures["cpu_ms_per_step_min"] == 400.0 and figures["cpu_ms_per_step_per_epoch"][2] == 450.0
-    assert DriftReference(64, 32).figures(22) == {}
+    assert figures["other_load_per_epoch"] == load.other_load
+
+
+def test_a_default_run_has_no_drift_reference_and_asks_for_one_by_suite_key():
+    from googlenet_bench.harness.suites import load_suite
+    from googlenet_bench.harness.training.calibration import DriftReference, speed_callbacks
+
+    assert load_suite("digits", [])["drift_reference"] is False
+    assert speed_callbacks(0.0, 64, 32, drift_reference=False) == ([], None)
+    assert isinstance(speed_callbacks(0.0, 64, 32, drift_reference=True)[1], DriftReference)
 
 
 @pytest.mark.bad_input

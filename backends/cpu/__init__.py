@@ -110,6 +110,14 @@ def bench_rehearse(recipe, config):
         notes.append(f"{NO_DYNAMIC_LOSS_SCALE}: the dynamic loss scale (start {amp.dynamic.init:g}, "
                      f"x{amp.dynamic.factor} every {amp.dynamic.window} steps) is rehearsed as a fixed "
                      f"scale of {amp.dynamic.init:g}")
+    if recipe.jit_level:
+        notes.append(f"jit_level {recipe.jit_level} (graph-kernel fusion) is a no-op on MindSpore's CPU runtime: "
+                     "the same IR and kernels run with and without it, so it is not rehearsed")
+    notes.append("dataset sink and the harness's chunked sink are not exercised: MindSpore's CPU runtime trains "
+                 "without sink")
+    if amp.level != "O0":
+        notes.append(f"AMP {amp.level}: MindSpore's CPU kernels compute fp16 ops in fp32 and round the results to "
+                     "fp16 (docs/rehearsal.md), so the numbers are not the device's")
     unsupported = [f for f in recipe.export_formats if f not in EXPORTS]
     if unsupported:
         changes["export_formats"] = tuple(f for f in recipe.export_formats if f in EXPORTS)

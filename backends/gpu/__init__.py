@@ -25,6 +25,40 @@ def plugin_problem() -> str | None:
     return kit.first_loadable_plugin("libmindspore_gpu.so.*", "GPU plugin", CUDA_FIX)
 
 
+# CUDA 11.8 was the first with kernels for compute capability 9.0 (Hopper); MindSpore 2.10's GPU plugins are
+# built for older CUDA versions, so a GPU of this capability or newer is unlikely to run them.
+NEWER_CUDA_MAJOR = 9
+
+
+def plugin_cuda_versions() -> list[str]:
+    """The CUDA versions MindSpore's GPU plugins were built for (from libmindspore_gpu.so.<version>), oldest first."""
+    return sorted((p.name.removeprefix("libmindspore_gpu.so.") for p in kit.mindspore_plugins("libmindspore_gpu.so.*")),
+                  key=lambda v: tuple(int(part) for part in v.split(".") if part.isdigit()))
+
+
+def compute_capabilities(cuda, count: int) -> list[tuple[int, int]]:
+    """(major, minor) of each visible device, through the driver API."""
+    found = []
+    for index in range(count):
+        device, major, minor = ctypes.c_int(0), ctypes.c_int(0), ctypes.c_int(0)
+        if cuda.cuDeviceGet(ctypes.byref(device), index) != 0:
+            continue
+        cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device)  # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+        cuda.cuDeviceGetAttribute(ctypes.byref(minor), 76, device)  # ..._MINOR
+        found.append((major.value, minor.value))
+    return found
+
+
+def needs_newer_cuda(capabilities: list[tuple[int, int]], versions: list[str]) -> str | None:
+    """Why the visible GPUs need a newer CUDA than the plugins', or None."""
+    newer = [f"{major}.{minor}" for major, minor in capabilities if major >= NEWER_CUDA_MAJOR]
+    if not newer:
+        return None
+    return (f"the GPU's compute capability {newer[0]} (Hopper or newer) needs CUDA 11.8 or later, but MindSpore's "
+            f"GPU plugins are built for CUDA {', '.join(versions) or 'none'}: use an older GPU or a MindSpore build "
+            "for CUDA 12")
+
+
 def cuda_device_count() -> tuple[int, str | None]:
     """Visible CUDA devices through the driver API (honours CUDA_VISIBLE_DEVICES)."""
     try:
@@ -60,10 +94,14 @@ def bench_describe():
 @hookimpl
 def bench_available():
     count, device_problem = cuda_device_count()
+    versions = plugin_cuda_versions()
+    built_for = f"MindSpore's GPU plugins are built for CUDA {', '.join(versions) or '(none installed)'}"
     problem = kit.join_missing(device_problem, plugin_problem())
+    if not problem and count:
+        problem = needs_newer_cuda(compute_capabilities(ctypes.CDLL("libcuda.so.1"), count), versions)
     if problem:
-        return Availability(False, problem)
-    return Availability(True, f"{count} CUDA device(s) visible")
+        return Availability(False, f"{problem} ({built_for})")
+    return Availability(True, f"{count} CUDA device(s) visible; {built_for}")
 
 
 @hookimpl

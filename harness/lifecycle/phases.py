@@ -40,7 +40,39 @@ def setup(plan: Plan, state: RunState) -> dict:
         figures["pretrained"] = load_pretrained(state.net, options.pretrained, config["transfer"])
     if config["freeze_backbone"]:
         figures["trainable_parameters"] = freeze_backbone(state.net)
+    if "export" in plan.phases and plan.rank.is_main:
+        figures["export_check"] = check_export_formats(plan)
     return figures
+
+
+def check_export_formats(plan: Plan) -> dict:
+    """Before training: a tiny network exported in each requested format, on this device, so a format that
+    cannot be written here (AIR without GE, say) fails the run now rather than after the training."""
+    import tempfile
+
+    import mindspore as ms
+    import mindspore.nn as nn
+    import numpy as np
+
+    from googlenet_bench.harness.errors import RunFailed
+    from googlenet_bench.harness.results.checkpoints import first_line
+
+    tiny, example, failed = nn.Dense(4, 2), ms.Tensor(np.ones((1, 4), dtype=np.float32)), {}
+    tiny.set_train(False)
+    with tempfile.TemporaryDirectory(prefix="googlenet-bench-export-check-") as scratch:
+        for file_format in plan.recipe.export_formats:
+            path = Path(scratch) / f"tiny{EXPORT_EXTENSIONS[file_format]}"
+            try:
+                if plan.device.export(tiny, example, file_format, path) is None:
+                    failed[file_format] = "the backend wrote nothing"
+            except Exception as exc:  # noqa: BLE001 - MindSpore raises RuntimeError, ValueError, TypeError here
+                failed[file_format] = first_line(exc)
+    if failed:
+        detail = "; ".join(f"{f}: {reason}" for f, reason in failed.items())
+        raise RunFailed(f"export cannot be written here ({detail}): leave the format out with --set "
+                        f"export_formats=[{','.join(f for f in plan.recipe.export_formats if f not in failed)}]",
+                        status="export_failed", figures={"export": {f: {"failed": r} for f, r in failed.items()}})
+    return {"formats": list(plan.recipe.export_formats), "written": True}
 
 
 def data(plan: Plan, state: RunState) -> dict:
@@ -74,6 +106,17 @@ def evaluate(plan: Plan, state: RunState) -> dict:
     state.evaluated = result
     figures = {**result.figures(), "batch_size": state.eval_split.batch_size}
     state.events.log("eval_accuracy", result.top1, images=result.images, eval_s=round(time.perf_counter() - began, 2))
+    found = {"eval": figures}
+    if state.training_net is not None:  # top1 above is the fp32 copy's (the zoo's eval.py); this is AMP's own
+        trained = score(predictor_of(state.training_net), state.eval_split.dataset, config["num_classes"])
+        figures["network"] = "fp32, the trained weights in a fresh GoogleNet (as the zoo's eval.py)"
+        figures["training_precision"] = {"amp_level": plan.recipe.amp.level, "top1": trained.top1,
+                                         "correct_top1": trained.correct_top1}
+    from googlenet_bench.harness.lifecycle import twin
+
+    if twin.wanted(plan) and state.training_net is not None:
+        losses = [float(loss) for loss in (state.train_figures or {}).get("loss_per_epoch", [])]
+        found["rehearsal_twin"] = twin.judge(plan, state, losses, result.top1, twin.train_twin(plan, state))
     floor = config["min_top1"]
     if floor is not None:
         figures["min_top1"] = floor
@@ -81,7 +124,6 @@ def evaluate(plan: Plan, state: RunState) -> dict:
             state.verdicts.append(Verdict("below_target", (
                 f"top-1 {result.top1:.4f} is below the suite's floor min_top1={floor} "
                 f"({result.correct_top1}/{result.images}); a shortened run can pass --set min_top1=null")))
-    found = {"eval": figures}
     if config["compare_scratch"]:
         from googlenet_bench.harness.lifecycle.train_phase import train_from_scratch
 
@@ -98,15 +140,27 @@ def export(plan: Plan, state: RunState) -> dict:
     batch = config["export_batch_size"] or config["eval_batch_size"] or config["batch_size"]
     example = ms.Tensor(np.ones((batch, 3, size, size), dtype=np.float32))
     state.net.set_train(False)
-    figures = {}
+    figures, failed = {}, []
     for file_format in plan.recipe.export_formats:
         interrupts.check()  # a safe point: between formats
-        path = plan.device.export(state.net, example, file_format,
-                                  plan.run_dir / f"googlenet{EXPORT_EXTENSIONS[file_format]}")
-        if path is None:
-            raise BenchError(f"backend {plan.device.name!r} lists {file_format} but wrote nothing")
+        # One format failing (AIR without the GE backend, say) must not cost the others, nor their inference.
+        try:
+            path = plan.device.export(state.net, example, file_format,
+                                      plan.run_dir / f"googlenet{EXPORT_EXTENSIONS[file_format]}")
+            if path is None:
+                raise BenchError(f"backend {plan.device.name!r} lists {file_format} but wrote nothing")
+        except Exception as exc:  # noqa: BLE001 - MindSpore raises RuntimeError, ValueError, TypeError here
+            from googlenet_bench.harness.results.checkpoints import first_line
+
+            reason = first_line(exc)
+            figures[file_format] = {"failed": reason}
+            failed.append(f"{file_format}: {reason}")
+            state.events.log("export_failed", file_format, reason=reason)
+            continue
         state.exports[file_format] = Path(path)
         figures[file_format] = {"path": str(path), "mb": mb(Path(path)), "batch_size": batch}
+    if failed:
+        state.verdicts.append(Verdict("export_failed", f"export failed for {'; '.join(failed)}"))
     return {"export": figures}
 
 
@@ -115,7 +169,9 @@ def infer(plan: Plan, state: RunState) -> dict:
     from googlenet_bench.harness.measure.scoring import AgreementRule, score
 
     targets = {**state.exports, **dict(plan.models)}
-    rule = AgreementRule.for_amp_level(plan.recipe.amp.level, plan.config)
+    # Eval and the exports are fp32 networks (the zoo's way), so on a rehearsal's host the two agree exactly;
+    # on the device itself an AMP recipe keeps the allowance (its kernels may still compute fp32 in fp16).
+    rule = AgreementRule.for_amp_level("O0" if plan.rehearsal else plan.recipe.amp.level, plan.config)
     scenarios = Scenarios.of(plan.config, state.eval_split.batch_size)
     figures, inferred_any, pool = {}, False, None
     for file_format, path in targets.items():

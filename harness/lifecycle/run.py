@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from googlenet_bench.harness.lifecycle import phases as phase_functions
+from googlenet_bench.harness.lifecycle.deviations import deviations
 from googlenet_bench.harness.errors import BenchError, RunFailed
 from googlenet_bench.harness.lifecycle.plan import Plan
 from googlenet_bench.harness.results.events import EventLog
@@ -151,6 +152,8 @@ class _Finish:
         with self._lock:
             if self.outcome is None:
                 figures = {**self.figures, **self.state.measured}
+                if isinstance(figures.get("recipe"), dict):
+                    figures["recipe"]["deviations"] = deviations(self.plan, figures)
                 figures["total_s"] = round(time.time() - self.started, 2)
                 try:
                     self.state.events.close_run(status)

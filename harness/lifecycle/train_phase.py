@@ -12,7 +12,7 @@ from googlenet_bench.harness.lifecycle.plan import Plan
 def train(plan: Plan, state: RunState) -> dict:
     from googlenet_bench.harness.results import checkpoints
     from googlenet_bench.harness import interrupts
-    from googlenet_bench.harness.training.calibration import speed_callbacks
+    from googlenet_bench.harness.training.calibration import OtherLoad, speed_callbacks
     from googlenet_bench.harness.training.callbacks import DivergenceRule, SaveCheckpoints, StopOnInterrupt, TrainTimer
     from googlenet_bench.harness.training.chunks import WholeEpochs, chunk_steps
     from googlenet_bench.harness.training.progress import Progress
@@ -26,19 +26,21 @@ def train(plan: Plan, state: RunState) -> dict:
     progress = Progress(config["epochs"], split.steps, done_epochs) if rank.is_main else None
 
     def on_epoch(figures):
-        events.log("epoch_stop", figures.epoch, loss=figures.loss, lr=figures.lr,
+        events.log("epoch_stop", figures.epoch, loss=figures.loss, last_loss=figures.last_loss, lr=figures.lr,
                    ms_per_step=round(figures.ms_per_step, 2))
         if progress is not None:
             progress.epoch_done(figures)
 
     before_reference, drift_reference = speed_callbacks(plan.extra_work_per_step, split.batch_size,
-                                                        config["image_size"])
+                                                        config["image_size"], config["drift_reference"])
+    off_clock = (lambda: drift_reference.off_clock_s) if drift_reference else (lambda: 0.0)
+    other_load = OtherLoad()
     timer = TrainTimer(split.steps, on_epoch, learning_rates=lrs,
                        on_epoch_start=lambda epoch: events.log("epoch_start", epoch),
                        divergence=DivergenceRule(config["num_classes"], float(config["divergence_loss_factor"])),
-                       off_clock=lambda: drift_reference.off_clock_s)
+                       off_clock=off_clock)
     prefix, checkpoint_dir = checkpoints.checkpoint_prefix(config), plan.run_dir / checkpoints.CHECKPOINT_DIR
-    epoch_callbacks = [*before_reference, timer, drift_reference]
+    epoch_callbacks = [*before_reference, timer, *([drift_reference] if drift_reference else []), other_load]
     if rank.is_main:
         epoch_callbacks.append(SaveCheckpoints(checkpoint_dir, prefix, split.steps, config["ckpt_every_epochs"],
                                                config["ckpt_keep"]))
@@ -74,10 +76,12 @@ def train(plan: Plan, state: RunState) -> dict:
         checkpoints.remove_partial_files(checkpoint_dir)
         # The phase's wall time less in-training evaluation and the drift reference, kept off the training clock.
         train_s = (time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
-                   - drift_reference.off_clock_s)
+                   - off_clock())
         figures["train"] = _train_figures(plan, state, timer, optimizer, done_epochs, train_s)
         figures["train"]["sink_steps"] = chunk if sink_mode else None
-        figures["train"].update(drift_reference.figures(split.steps))
+        figures["train"].update(other_load.figures(split.steps))
+        if drift_reference:
+            figures["train"].update(drift_reference.figures())
         figures["train"]["startup_s"] = startup_s
         figures["train"].update(_accuracy_figures(plan, evaluator, timer))
         if plan.resume:
@@ -86,6 +90,7 @@ def train(plan: Plan, state: RunState) -> dict:
                                   "corrupt_checkpoints_skipped": list(plan.resume.skipped)}
         if stop.saved is not None:  # stopped by a signal: the checkpoint to resume from
             figures["checkpoint"] = {"path": str(stop.saved), "mb": mb(stop.saved), "at_step": stop.at_step}
+    state.train_figures = figures["train"]
     digest, ms_per_step = parameters_digest(state.net), figures["train"].get("ms_per_step_median")
     state.rank_report.update(parameters_sha256=digest, ms_per_step_median=ms_per_step, startup_s=startup_s,
                              train_started_at=started_at)
@@ -101,6 +106,10 @@ def train(plan: Plan, state: RunState) -> dict:
                                       f"{timer.diverged['rule']}; lower lr_init (--set lr_init=...)", ends_run=True))
         return figures
     if rank.is_main:
+        if plan.recipe.amp.level != "O0":  # eval, export and infer then use fp32, as the zoo's eval.py does
+            from googlenet_bench.harness.training.builder import fp32_network
+
+            state.training_net, state.net = state.net, fp32_network(state.net, config["num_classes"])
         weights = checkpoints.save_weights(state.net, plan.run_dir)
         figures["weights"] = {"path": str(weights), "mb": mb(weights)}
         saved = checkpoints.training_checkpoints(checkpoint_dir)
@@ -154,7 +163,8 @@ def _earlier_epochs(plan: Plan, state: RunState, done_epochs: int) -> list:
     from googlenet_bench.harness.results.events import epochs_logged
 
     steps = state.train_split.steps
-    return [EpochFigures(e["epoch"], steps, e["ms_per_step"] * steps / 1000.0, float(e["loss"]), e.get("lr"))
+    return [EpochFigures(e["epoch"], steps, e["ms_per_step"] * steps / 1000.0, float(e["loss"]), e.get("lr"),
+                         e.get("last_loss"))
             for e in epochs_logged(plan.run_dir / "events.log", done_epochs)] if done_epochs else []
 
 
@@ -164,6 +174,7 @@ def _resume(plan: Plan, state: RunState, optimizer) -> tuple[int, int]:
     import mindspore as ms
 
     from googlenet_bench.harness.results.checkpoints import load_verified
+    from googlenet_bench.harness.results.zoo_names import with_network_names
 
     point = plan.resume
     for problem in point.skipped:
@@ -171,7 +182,7 @@ def _resume(plan: Plan, state: RunState, optimizer) -> tuple[int, int]:
     if point.checkpoint is None:
         print(f"resuming {plan.run_id}: it stopped before its first checkpoint, so it starts over", file=sys.stderr)
         return 0, 0
-    params = load_verified(point.checkpoint)
+    params, _ = with_network_names(load_verified(point.checkpoint), state.net, point.checkpoint)
     ms.load_param_into_net(state.net, params)
     ms.load_param_into_net(optimizer, params)
     state.events.log("resume", point.epoch, checkpoint=str(point.checkpoint), skipped=len(point.skipped))
@@ -194,7 +205,11 @@ def _train_figures(plan: Plan, state: RunState, timer, optimizer, done_epochs: i
         "optimizer_steps": int(optimizer.global_step.asnumpy()[0]), "batch_size": split.batch_size,
         "global_batch": global_batch, "ranks": plan.rank.world_size, "images_per_epoch": split.images,
         "final_loss": epochs[-1].loss if epochs else None,
-        "loss_per_epoch": [round(e.loss, 6) for e in epochs], "lr_per_epoch": [e.lr for e in epochs],
+        # The epoch's mean loss (what the divergence rule reads), and its last step's.
+        "loss_per_epoch": [round(e.loss, 6) for e in epochs],
+        "last_loss_per_epoch": [None if e.last_loss is None else round(e.last_loss, 6) for e in epochs],
+        "loss_steps_per_epoch": timer.epochs[-1].loss_steps if timer.epochs else None,
+        "lr_per_epoch": [e.lr for e in epochs],
         "ms_per_step_per_epoch": [round(e.ms_per_step, 2) for e in epochs], **summary,
         "images_per_s": round(global_batch * 1000.0 / median, 1) if median else None,
         "train_s": round(train_s, 2), "sink_mode": state.dataset_options.sink_mode,

@@ -178,6 +178,11 @@ def check(new: dict, baseline: dict, tolerances: Tolerances, gate_speed: bool,
         if now.ms_per_step is None and succeeded:
             raise missing(new_origin, MS_PER_STEP, "run the suite with the train phase, or pass --no-speed")
         state, normalised = machine_state_differs(new, baseline), _normalised_note(old, now, new, baseline)
+        lacking = [which for which, record in (("new run", new), ("baseline", baseline))
+                   if not (record["figures"].get("train") or {}).get("calibration")]
+        if lacking:  # the reference is opt-in (drift_reference: true); the state is then judged by the load alone
+            notes.append(f"speed: no drift reference in the {' and the '.join(lacking)}: the machine's state "
+                         "is judged from other processes' load only")
         if now.ms_per_step is None:
             pass  # a failed run without timed steps: its status is the regression
         elif state:

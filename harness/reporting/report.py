@@ -80,7 +80,8 @@ def zoo_rows(record: dict) -> dict[str, str]:
         "Total time": f"{pcs(ranks)}: {figures.get('total_s', 0) / 60:.2f} mins" if figures.get("total_s") else "–",
         "Parameters (M)": f"{figures['parameters'] / 1e6:.2f}" if figures.get("parameters") else "–",
         "Checkpoint for Fine tuning": f"{checkpoint['mb']:.2f}M (.ckpt file)" if checkpoint else "–",
-        "Model for inference": ", ".join(f"{e['mb']:.2f}M (.{f.lower()} file)" for f, e in exports.items()) or "–",
+        "Model for inference": ", ".join(f"{e['mb']:.2f}M (.{f.lower()} file)" if "mb" in e else f"{f} failed"
+                                         for f, e in exports.items()) or "–",
         "Accuracy": accuracy,
         **inference_cells(record),
     }
@@ -141,10 +142,10 @@ def run_summary(record: dict) -> str:
             lines.append(f"infer {file_format}: top-1 {percent(entry['top1'])} over {entry['images']:,} images, "
                          f"{latency} ({agree})")
             lines.extend(f"  {line}" for line in scenario_lines(entry))
-    rehearsal = figures.get("rehearsal")
-    if rehearsal:
-        lines.append(f"rehearsal of {record['backend']}'s recipe on {rehearsal['host']}: "
-                     + (", ".join(rehearsal["notes"]) or "run as the device runs it"))
+    lines.extend(_rehearsal_lines(record))
+    recipe = figures.get("recipe") or {}
+    if "deviations" in recipe:
+        lines.append("deviations from the zoo: " + ("; ".join(recipe["deviations"]) or "none: matches the zoo"))
     cell = figures.get("trained_cell")
     if cell:
         scale = f", sens {cell['sens']:g}" if cell.get("sens") not in (None, 1.0) else ""
@@ -158,6 +159,27 @@ def run_summary(record: dict) -> str:
     if resumed:
         lines.append(f"resumed from epoch {resumed['from_epoch']} ({resumed['from_checkpoint']})")
     return "\n".join(lines)
+
+
+def _rehearsal_lines(record: dict) -> list[str]:
+    """What a rehearsal changed or did not run, one note a line, and how it learned beside its fp32 twin."""
+    figures = record["figures"]
+    rehearsal = figures.get("rehearsal")
+    if not rehearsal:
+        return []
+    notes = rehearsal.get("notes") or []
+    lines = [f"rehearsal of {record['backend']}'s recipe on {rehearsal['host']}"
+             + (":" if notes else ": every setting ran as the device runs it")]
+    lines.extend(f"  {note}" for note in notes)
+    twin = figures.get("rehearsal_twin")
+    if twin:
+        losses = lambda values: " -> ".join(f"{v:.3f}" for v in values)  # noqa: E731
+        lines.append(f"  against its fp32 twin (same data and steps at O0): eval top-1 {percent(twin['top1'])} at "
+                     f"{twin['amp_level']} vs {percent(twin['twin']['top1'])}; mean loss per epoch "
+                     f"{losses(figures.get('train', {}).get('loss_per_epoch', []))} vs "
+                     f"{losses(twin['twin']['loss_per_epoch'])}"
+                     + ("; LEARNED MUCH WORSE" if twin.get("learned_much_worse") else ""))
+    return lines
 
 
 def _start_and_scaling_lines(figures: dict) -> list[str]:

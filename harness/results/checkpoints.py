@@ -14,15 +14,12 @@ from pathlib import Path
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.quiet import stderr_held
 from googlenet_bench.harness.results.shapes import ANY_MAPPING, TEXT, Fields, ShapeError, conform
+from googlenet_bench.harness.results.zoo_names import HEAD_PREFIX, TRAINING_STATE, with_network_names
 
 RUN_FILE = "run.json"  # what a run needs to be continued: its resolved config and options
 CHECKPOINT_DIR = "checkpoints"  # training checkpoints (with optimizer state) inside a run directory
 WEIGHTS_FILE = "googlenet.ckpt"  # the trained network's weights alone, beside them
-HEAD_PREFIX = "classifier."
 HEAD_WEIGHT = "classifier.weight"
-# Names a training checkpoint holds besides the network's own parameters.
-TRAINING_STATE = ("moments.", "global_step", "learning_rate", "momentum", "epoch_num", "step_num",
-                  "scale_sense", "current_iterator_step", "last_overflow_iterator_step")
 CHECKPOINT_NAME = re.compile(r"-(\d+)_(\d+)\.ckpt$")
 PARTIAL_DIR = ".partial"  # checkpoints being written, renamed into place when complete
 
@@ -242,6 +239,7 @@ def load_pretrained(net, path: str | Path, replace_head: bool) -> dict:
     import mindspore as ms
 
     params = {name: value for name, value in load_verified(Path(path)).items() if not name.startswith(TRAINING_STATE)}
+    params, renamed = with_network_names(params, net, path)
     if replace_head:
         params = {name: value for name, value in params.items() if not name.startswith(HEAD_PREFIX)}
     for name, param in net.parameters_and_names():
@@ -254,7 +252,8 @@ def load_pretrained(net, path: str | Path, replace_head: bool) -> dict:
             raise BenchError(f"checkpoint {path} does not fit this network: {name} is {tuple(params[name].shape)} "
                              f"there but {tuple(param.shape)} here{fix}")
     ms.load_param_into_net(net, params, strict_load=True)
-    return {"path": str(path), "parameters_loaded": len(params), "head_replaced": replace_head}
+    loaded = {"path": str(path), "parameters_loaded": len(params), "head_replaced": replace_head}
+    return {**loaded, "renamed_by_position": renamed} if renamed else loaded
 
 
 def freeze_backbone(net) -> int:

@@ -139,7 +139,8 @@ def environment() -> dict:
 
 
 # How far a run got: a record is never replaced by one that got less far.
-STATUS_RANK = {"failed": 0, "diverged": 1, "aborted": 2, "export_mismatch": 3, "below_target": 3, "success": 4}
+STATUS_RANK = {"failed": 0, "diverged": 1, "aborted": 2, "export_mismatch": 3, "below_target": 3, "precision_gap": 3,
+               "export_failed": 3, "success": 4}
 ATTEMPTS_DIR = "attempts"
 
 

@@ -60,7 +60,7 @@ FIGURES = Fields({
     "total_s": SECONDS,
     "train": nullable(_TRAIN),
     "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
-    "export": nullable(map_of(_FILE_ENTRY)),
+    "export": nullable(map_of(either(lambda entry: "failed" in entry, Fields({"failed": TEXT}), _FILE_ENTRY))),
     "infer": nullable(map_of(either(lambda entry: "skipped" in entry, Fields({"skipped": TEXT}), _SCORED))),
     "checkpoint": nullable(_FILE_ENTRY),
     "weights": nullable(_FILE_ENTRY),

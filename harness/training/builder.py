@@ -95,3 +95,15 @@ def trained_cell(model) -> dict:
     jit = getattr(cell, "jit_config_dict", None)
     described["jit_level"] = (jit or {}).get("jit_level") or None
     return described
+
+
+def fp32_network(trained: nn.Cell, num_classes: int) -> nn.Cell:
+    """A fresh fp32 GoogleNet holding `trained`'s weights, as the zoo's eval.py and export.py build one:
+    AMP O2/O3 cast the trained network to fp16 in place (Cell.to_float), so evaluating or exporting that
+    network would score and ship fp16 casts the zoo never does."""
+    from googlenet_bench.model import GoogleNet
+
+    fresh = GoogleNet(num_classes)
+    weights = {param.name: ms.Parameter(param.data.copy(), name=param.name) for param in trained.get_parameters()}
+    ms.load_param_into_net(fresh, weights, strict_load=True)
+    return fresh

@@ -1,5 +1,8 @@
 """A drift reference for step times: a fixed calibration workload, timed in the training process
 between training steps, so a step time can be divided by what the machine could do at that moment.
+Only when a run asks for it (suite key `drift_reference: true`): it waits for the host every step and
+trains a second network (+20% wall time); `check` uses it only to tell the machine's state. Every run
+records the other processes' load per epoch (`OtherLoad`, from /proc at epoch boundaries only).
 
 The workload is a fixed small CNN (no code of this project's model: a change there must not move
 it), trained one step, forward and backward, at the suite's batch and image size, on the same
@@ -9,7 +12,7 @@ a training step.
 
 Pairing is fine-grained: after every EVERY_STEPS training steps the workload runs once, and that
 window's mean step time (each step timed from its start until its loss is on the host) is divided
-by it. The gated figure is over the timed epochs' windows (`DriftReference.figures`). An earlier
+by it. Its figure is over the timed epochs' windows (`DriftReference.figures`). An earlier
 design timed the workload only at epoch ends (min of 3) and paired it with the whole epoch; on a
 quiet machine its references moved 146-272 ms while the steps held at 422-497 (README, "Speed
 figures you can trust"). The workload's time is kept off the training clock (`off_clock_s`, which
@@ -110,26 +113,22 @@ class StepCounter:
 class DriftReference(Callback):
     """Times every training step (start to loss on the host) and, after every `every_steps` of them,
     one run of the workload (the first call also compiles and warms it); all of that workload time is
-    `off_clock_s`. Also records, per epoch, the cores other processes kept busy and the hypervisor
-    stole (Linux), to explain a disturbed run."""
+    `off_clock_s`."""
 
     def __init__(self, batch_size: int, image_size: int, every_steps: int = EVERY_STEPS):
         super().__init__()
         self.shape, self.every_steps = (batch_size, image_size), every_steps
         self.workload: CalibrationWorkload | None = None
         self.windows: list[tuple[int, float, float]] = []  # (epoch, mean step ms in the window, reference ms)
-        self.other_load: list[dict] = []
         self.off_clock_s = 0.0
         self._steps = StepCounter()
         self._window = (0.0, 0)  # (step ms summed, steps) since the last reference run
         self._step_start = 0.0
-        self._epoch_start: tuple[float, tuple[int, int, int] | None] = (0.0, None)
 
     def on_train_begin(self, run_context):
         self._steps.start(run_context)
 
     def on_train_epoch_begin(self, run_context):
-        self._epoch_start = (time.perf_counter(), cpu_ticks())
         self._window = (0.0, 0)  # windows stay inside an epoch
 
     def on_train_step_begin(self, run_context):
@@ -154,18 +153,8 @@ class DriftReference(Callback):
         self._window = (0.0, 0)
         self.off_clock_s += time.perf_counter() - started
 
-    def on_train_epoch_end(self, run_context):
-        started, before = self._epoch_start
-        after, seconds = cpu_ticks(), time.perf_counter() - started
-        if before is None or after is None or seconds <= 0:
-            return
-        hz = os.sysconf("SC_CLK_TCK")
-        busy, own, steal = (a - b for a, b in zip(after, before))
-        self.other_load.append({"other_cores": round(max(0, busy - own - steal) / hz / seconds, 3),
-                                "stolen_cores": round(steal / hz / seconds, 3), "own_cpu_s": round(own / hz, 2)})
-
-    def figures(self, steps_per_epoch: int) -> dict:
-        """`normalised_step`, what `check` gates: over the windows of the timed epochs (the run's first
+    def figures(self) -> dict:
+        """`normalised_step`: over the windows of the timed epochs (the run's first
         epoch, with the compile, is left out unless it is the only one), the median step time over the
         median reference time. The references are interleaved with the steps, so both sample the same
         moments of a drifting machine; a ratio of medians, not a median of per-window ratios, because
@@ -182,13 +171,7 @@ class DriftReference(Callback):
 
         per_epoch = [ratio([w for w in self.windows if w[0] == epoch]) for epoch in epochs]
         references = [reference for _, _, reference in timed]
-        cpu_ms = [load["own_cpu_s"] * 1000.0 / steps_per_epoch for load in self.other_load]
-        timed_cpu = cpu_ms[1:] or cpu_ms
         return {
-            # CPU time this process spent per step (all its threads), from /proc: what other processes
-            # taking a core away should not change, unlike the wall clock.
-            "cpu_ms_per_step_per_epoch": [round(v, 2) for v in cpu_ms],
-            "cpu_ms_per_step_min": round(min(timed_cpu), 2) if timed_cpu else None,
             "normalised_step": round(ratio(timed), 4),
             "calibration": {"workload": CalibrationWorkload.__doc__, "batch_size": self.shape[0],
                             "image_size": self.shape[1], "every_steps": self.every_steps,
@@ -199,8 +182,40 @@ class DriftReference(Callback):
             "normalised_step_spread": spread(per_epoch[len(epochs) - len(timed_epochs):],
                                              "the reference did not follow the change: rerun on a quieter "
                                              "machine (see other_load_per_epoch)"),
-            "other_load_per_epoch": self.other_load,
         }
+
+
+class OtherLoad(Callback):
+    """Per epoch, from /proc at the epoch's begin and end only (Linux; nothing elsewhere): the cores other
+    processes kept busy, those the hypervisor stole, and this process's own CPU time per step, to explain
+    a disturbed run and to tell `check` whether the machine was in the same state."""
+
+    def __init__(self):
+        super().__init__()
+        self.other_load: list[dict] = []
+        self._epoch_start: tuple[float, tuple[int, int, int] | None] = (0.0, None)
+
+    def on_train_epoch_begin(self, run_context):
+        self._epoch_start = (time.perf_counter(), cpu_ticks())
+
+    def on_train_epoch_end(self, run_context):
+        started, before = self._epoch_start
+        after, seconds = cpu_ticks(), time.perf_counter() - started
+        if before is None or after is None or seconds <= 0:
+            return
+        hz = os.sysconf("SC_CLK_TCK")
+        busy, own, steal = (a - b for a, b in zip(after, before))
+        self.other_load.append({"other_cores": round(max(0, busy - own - steal) / hz / seconds, 3),
+                                "stolen_cores": round(steal / hz / seconds, 3), "own_cpu_s": round(own / hz, 2)})
+
+    def figures(self, steps_per_epoch: int) -> dict:
+        cpu_ms = [load["own_cpu_s"] * 1000.0 / steps_per_epoch for load in self.other_load]
+        timed_cpu = cpu_ms[1:] or cpu_ms
+        # CPU time this process spent per step (all its threads): what other processes taking a core
+        # away should not change, unlike the wall clock.
+        return {"cpu_ms_per_step_per_epoch": [round(v, 2) for v in cpu_ms],
+                "cpu_ms_per_step_min": round(min(timed_cpu), 2) if timed_cpu else None,
+                "other_load_per_epoch": self.other_load}
 
 
 class ExtraWork(Callback):
@@ -228,8 +243,8 @@ class ExtraWork(Callback):
             self.owed -= 1.0
 
 
-def speed_callbacks(extra_work_per_step: float, batch_size: int,
-                    image_size: int) -> tuple[list[Callback], DriftReference]:
-    """(callbacks to put before the drift reference, the drift reference)."""
+def speed_callbacks(extra_work_per_step: float, batch_size: int, image_size: int,
+                    drift_reference: bool) -> tuple[list[Callback], DriftReference | None]:
+    """(callbacks to put before the drift reference, the drift reference if the run asked for it)."""
     before = [ExtraWork(extra_work_per_step, batch_size, image_size)] if extra_work_per_step else []
-    return before, DriftReference(batch_size, image_size)
+    return before, DriftReference(batch_size, image_size) if drift_reference else None

@@ -18,8 +18,10 @@ class EpochFigures:
     epoch: int
     steps: int
     seconds: float
-    loss: float
+    loss: float  # the mean of the losses the epoch's steps returned to Python (every step without sink)
     lr: float | None = None  # learning rate of the epoch's last step, from the optimizer's own step count
+    last_loss: float | None = None  # the epoch's last step's loss
+    loss_steps: int = 1  # how many steps' losses the mean is over (one per sink chunk with sink)
 
     @property
     def ms_per_step(self) -> float:
@@ -28,8 +30,8 @@ class EpochFigures:
 
 @dataclass(frozen=True)
 class DivergenceRule:
-    """A loss that is not finite, or above `factor` x ln(max(num_classes, 10)), has diverged: the
-    run stops at that epoch's end. A fresh network starts near ln(num_classes); the floor of 10
+    """An epoch's mean loss that is not finite, or above `factor` x ln(max(num_classes, 10)), has
+    diverged: the run stops at that epoch's end. A fresh network starts near ln(num_classes); the floor of 10
     classes keeps the ceiling above the bounce of a healthy run with few classes."""
 
     num_classes: int
@@ -43,7 +45,7 @@ class DivergenceRule:
         if not math.isfinite(loss):
             return f"the loss is {loss} (not finite)"
         if loss > self.ceiling:
-            return (f"the loss {loss:.4g} exceeds divergence_loss_factor {self.factor:g} x "
+            return (f"the epoch's mean loss {loss:.4g} exceeds divergence_loss_factor {self.factor:g} x "
                     f"ln(max(num_classes, 10)) = {self.ceiling:.4g}")
         return None
 
@@ -53,7 +55,9 @@ class TrainTimer(Callback):
     """Times each epoch, from its first sink chunk's start to its last chunk's end, and divides by its
     steps, as the zoo's TimeMonitor does: per-step callbacks would force sink_size=1, which is 4.4x
     slower on CPU. Time spent inside the epoch on the drift reference (`off_clock`, a running total in
-    seconds) is left out, so ms/step is the training's own."""
+    seconds) is left out, so ms/step is the training's own. The epoch's loss is the mean of the losses
+    its steps return (one batch's loss says little): each step's loss tensor is kept as it is and read
+    on the host only at the epoch's end, so no step waits for the host."""
 
     steps_per_epoch: int
     on_epoch: Callable[[EpochFigures], None] = lambda figures: None
@@ -67,20 +71,28 @@ class TrainTimer(Callback):
     def __post_init__(self):
         super().__init__()
         self._start, self._off_clock_at_start = 0.0, 0.0
+        self._losses: list = []  # this epoch's step outputs, not yet read on the host
 
     def on_train_epoch_begin(self, run_context):
         self.on_epoch_start(run_context.original_args().cur_epoch_num)
         self._start, self._off_clock_at_start = time.perf_counter(), self.off_clock()
+        self._losses = []
+
+    def on_train_step_end(self, run_context):
+        self._losses.append(run_context.original_args().net_outputs)
 
     def on_train_epoch_end(self, run_context):
         seconds = time.perf_counter() - self._start - (self.off_clock() - self._off_clock_at_start)
         params = run_context.original_args()
-        loss = loss_value(params.net_outputs)
+        last = loss_value(params.net_outputs)
+        losses = [loss_value(outputs) for outputs in self._losses] or [last]
+        self._losses = []
+        loss = float(np.mean(losses))
         lr = None
         if self.learning_rates is not None and params.optimizer is not None:
             step = int(params.optimizer.global_step.asnumpy()[0])
             lr = round(float(self.learning_rates[min(step, len(self.learning_rates)) - 1]), 8)
-        figures = EpochFigures(params.cur_epoch_num, self.steps_per_epoch, seconds, loss, lr)
+        figures = EpochFigures(params.cur_epoch_num, self.steps_per_epoch, seconds, loss, lr, last, len(losses))
         self.epochs.append(figures)
         self.on_epoch(figures)
         broken = self.divergence.broken_by(loss) if self.divergence else None
