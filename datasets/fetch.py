@@ -25,7 +25,7 @@ from pathlib import Path
 from googlenet_bench.datasets import cifar10, imagenet
 from googlenet_bench.datasets.download import MD5_PATTERN, download, file_digest, no_room, say
 from googlenet_bench.harness.errors import BenchError
-from googlenet_bench.harness.results.targets import writable_folder
+from googlenet_bench.harness.targets import writable_folder
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"  # published with the release

@@ -35,14 +35,15 @@ def test_a_failing_format_is_recorded_and_the_others_still_export(tmp_path):
 
 
 def test_a_format_that_cannot_be_written_here_fails_the_run_before_training(tmp_path):
-    import pytest
-
-    from googlenet_bench.harness.errors import RunFailed
-
     plan = SimpleNamespace(recipe=SimpleNamespace(export_formats=("MINDIR", "AIR")), device=Device())
-    with pytest.raises(RunFailed) as failed:
-        phases.check_export_formats(plan)
-    assert failed.value.status == "export_failed" and "AIR: AIR export needs the GE backend" in str(failed.value)
-    assert "--set export_formats=[MINDIR]" in str(failed.value) and "\n" not in str(failed.value)
+    state = RunState(events=EventLog())
+    figures = phases.check_export_formats(plan, state)
+    assert figures["export"] == {"AIR": {"failed": "AIR export needs the GE backend"}}
+    [verdict] = state.verdicts
+    assert verdict.status == "export_failed" and verdict.ends_run  # no training after it
+    assert "AIR: AIR export needs the GE backend" in verdict.reason and "\n" not in verdict.reason
+    assert "--set export_formats=[MINDIR]" in verdict.reason
     plan.recipe.export_formats = ("MINDIR", "ONNX")
-    assert phases.check_export_formats(plan) == {"formats": ["MINDIR", "ONNX"], "written": True}
+    state = RunState(events=EventLog())
+    assert phases.check_export_formats(plan, state) == {"export_check": {"formats": ["MINDIR", "ONNX"], "written": True}}
+    assert state.verdicts == []

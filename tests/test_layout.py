@@ -133,13 +133,25 @@ def test_no_folder_holds_more_than_15_modules():
     assert crowded == {}
 
 
+def readme_map() -> dict[str, set[str]]:
+    """The README's map: a folder at the start of an indented line, then the names on it and on the more
+    deeply indented lines that continue it."""
+    entries: dict[str, set[str]] = {}
+    folder = None
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if line.startswith("    ") and words and not line.startswith("     "):
+            folder = words[0] if words[0].endswith("/") else None
+            entries.setdefault(folder, set()).update(words[1:])
+        elif line.startswith("     ") and folder:
+            entries[folder].update(words)
+        else:
+            folder = None
+    return entries
+
+
 def test_the_readme_map_names_every_module():
-    """Each module on a line of the README's map that starts with its folder (`harness/lifecycle/ ...`)."""
-    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    unnamed = []
-    for path in MODULES:
-        folder = path.parent.relative_to(ROOT).as_posix() + "/"
-        if path.name != "__init__.py" and not any(line.lstrip().startswith(folder) and path.name in line.split()
-                                                  for line in lines):
-            unnamed.append(str(path.relative_to(ROOT)))
+    entries = readme_map()
+    unnamed = [str(path.relative_to(ROOT)) for path in MODULES if path.name != "__init__.py"
+               and path.name not in entries.get(path.parent.relative_to(ROOT).as_posix() + "/", set())]
     assert unnamed == []

@@ -63,3 +63,8 @@ def add_grace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grace", type=seconds, default=DEFAULT_GRACE_S, metavar="SECONDS",
                         help="on SIGINT or SIGTERM, stop at the next step with a checkpoint and a record within "
                              f"this many seconds (a scheduler's time before SIGKILL); default {DEFAULT_GRACE_S:g}")
+
+
+def command_parser(name: str, description: str) -> OneLineParser:
+    """The parser of `bench.py NAME`."""
+    return OneLineParser(prog=f"bench.py {name}", description=description)

@@ -2,20 +2,18 @@
 
 Only argument parsing and printing live here; the work is in googlenet_bench.harness.reporting.compare, googlenet_bench.harness.reporting.check,
 googlenet_bench.harness.reporting.history and the other modules named in each command. Nothing here imports MindSpore.
-This module is long because every command's argument parsing sits in this one registry.
+The longer commands keep their parsing in modules of their own (ab_command.py, fetch_command.py, tune_command.py).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import textwrap
 from pathlib import Path
 
-from googlenet_bench.harness import interrupts
-from googlenet_bench.harness.cli.arguments import OneLineParser, add_grace
+from googlenet_bench.harness.cli.arguments import command_parser
 from googlenet_bench.harness.errors import BenchError, did_you_mean
 
 REFERENCES = ("zoo",)
@@ -28,10 +26,6 @@ def command(name: str, help_text: str):
         return fn
     return register
 
-
-
-def _parser(name: str, description: str) -> argparse.ArgumentParser:
-    return OneLineParser(prog=f"bench.py {name}", description=description)
 
 
 def _add_format(parser: argparse.ArgumentParser, default: str) -> None:
@@ -54,7 +48,7 @@ def cmd_compare(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.compare import compare, load_zoo_reference, render
     from googlenet_bench.harness.results.record import read_record
 
-    parser = _parser("compare", "Compare runs side by side: one column per run, then each run's ratios "
+    parser = command_parser("compare", "Compare runs side by side: one column per run, then each run's ratios "
                                 "against the first (x = this run / run 1; top-1 in percentage points).")
     parser.add_argument("records", nargs="+", metavar="RECORD", help="results/<run>.json; the first is the reference "
                         "(with --by backend: records or results directories)")
@@ -65,7 +59,7 @@ def cmd_compare(argv: list[str]) -> int:
     _add_format(parser, "github")
     args = parser.parse_args(argv)
     if args.by == "backend":
-        from googlenet_bench.harness.reporting.comparison import by_backend
+        from googlenet_bench.harness.reporting.side_by_side import by_backend
 
         print(by_backend(args.records, load_zoo_reference()))
         return 0
@@ -81,7 +75,7 @@ def cmd_check(argv: list[str]) -> int:
                                                          tolerances_of)
     from googlenet_bench.harness.results.record import read_record
 
-    parser = _parser("check", "Gate a run against a baseline: exit 0 no regression, 1 regression, 2 unusable input.")
+    parser = command_parser("check", "Gate a run against a baseline: exit 0 no regression, 1 regression, 2 unusable input.")
     parser.add_argument("record", help="the new run's results/<run>.json")
     parser.add_argument("--baseline", required=True, help="baseline record, e.g. baselines/digits-cpu.json")
     _add_tolerances(parser, "the baseline's tolerances")
@@ -117,9 +111,9 @@ def cmd_ab(argv: list[str]) -> int:
 def cmd_baseline(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.check import existing_tolerances, make_baseline, median_run, tolerances_of
     from googlenet_bench.harness.results.record import read_record, write_json_atomic
-    from googlenet_bench.harness.results.targets import writable_file
+    from googlenet_bench.harness.targets import writable_file
 
-    parser = _parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances; of "
+    parser = command_parser("baseline", "Copy a run's record (without its event log) to a baseline file with tolerances; of "
                                  "several runs, the one with the median speed figure.")
     parser.add_argument("record", nargs="+", help="a successful run's results/<run>.json; several runs of the same "
                                                   "suite on this machine (3 or 5) make a steadier speed baseline")
@@ -146,7 +140,7 @@ def cmd_history(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.history import (HEADERS, collect, history_json, history_row, plot,
                                                            plot_target, sittings)
 
-    parser = _parser("history", "The runs of one suite on one backend, oldest first, with their main figures.")
+    parser = command_parser("history", "The runs of one suite on one backend, oldest first, with their main figures.")
     parser.add_argument("directory", help="a results directory, e.g. results/")
     parser.add_argument("--suite", default="digits", help="suite name; default digits")
     parser.add_argument("--backend", default="cpu", help="backend name; default cpu")
@@ -174,7 +168,7 @@ def cmd_history(argv: list[str]) -> int:
 def cmd_suites(argv: list[str]) -> int:
     from googlenet_bench.harness.suites import suite_summaries
 
-    _parser("suites", "List the suites.").parse_args(argv)
+    command_parser("suites", "List the suites.").parse_args(argv)
     rows = suite_summaries()
     width = max(len(name) for name, _ in rows)
     for name, description in rows:
@@ -188,7 +182,7 @@ def cmd_backends(argv: list[str]) -> int:
 
     from googlenet_bench.harness.plugins import Backends
 
-    parser = _parser("backends", "List the backend plugins.")
+    parser = command_parser("backends", "List the backend plugins.")
     parser.add_argument("--hooks", action="store_true", help="also list the hooks each plugin implements")
     args = parser.parse_args(argv)
     backends = Backends()
@@ -213,7 +207,7 @@ def cmd_report(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.history import sitting_line
     from googlenet_bench.harness.reporting.report import run_summary, zoo_table
 
-    parser = _parser("report", "Print a results record as the zoo table.")
+    parser = command_parser("report", "Print a results record as the zoo table.")
     parser.add_argument("record", help="results/<run>.json")
     parser.add_argument("--format", default="github", help="tabulate format: github, plain, pipe, ...")
     args = parser.parse_args(argv)
@@ -234,52 +228,16 @@ def cmd_report(argv: list[str]) -> int:
 
 @command("fetch", "download and verify CIFAR-10; for ImageNet, how to get it and a check of your copy")
 def cmd_fetch(argv: list[str]) -> int:
-    from googlenet_bench.datasets.digits import default_cache_dir
-    from googlenet_bench.datasets.fetch import (CIFAR10_MD5, CIFAR10_URL, IMAGENET_HOW_TO, MD5_ENV, URL_ENV, check_imagenet,
-                               fetch_cifar10)
+    from googlenet_bench.harness.cli.fetch_command import main
 
-    parser = _parser("fetch", "cifar10: download the binary release, check its MD5, unpack it whole and print "
-                              "the --data directory (exit 1: the network failed, run again to resume). "
-                              "imagenet: how to get it; --check DIR checks your copy and writes nothing.")
-    parser.add_argument("dataset", choices=("cifar10", "imagenet"))
-    parser.add_argument("--to", type=Path, help="cifar10: where to put cifar-10-batches-bin "
-                                                "(default: $GOOGLENET_BENCH_CACHE, else ~/.cache/googlenet-bench)")
-    parser.add_argument("--url", default=os.environ.get(URL_ENV) or CIFAR10_URL,
-                        help=f"cifar10: the archive's address, e.g. a mirror (default: ${URL_ENV}, else the official one)")
-    parser.add_argument("--md5", default=os.environ.get(MD5_ENV) or CIFAR10_MD5,
-                        help=f"cifar10: the archive's MD5 (default: ${MD5_ENV}, else the published {CIFAR10_MD5})")
-    parser.add_argument("--check", type=Path, metavar="DIR", help="imagenet: check the tree at DIR (train/, val/)")
-    add_grace(parser)
-    args = parser.parse_args(argv)
-    if args.dataset == "imagenet":
-        if args.to:
-            raise BenchError("fetch imagenet downloads nothing, so it takes no --to: use --check DIR for your copy")
-        if not args.check:
-            print(IMAGENET_HOW_TO)
-            return 0
-        check = check_imagenet(args.check)
-        print(check.summary())
-        return 1 if check.problems else 0
-    if args.check:
-        raise BenchError("--check is for imagenet: fetch cifar10 verifies what it downloads by itself")
-    interrupts.set_grace(args.grace)
-    try:
-        with interrupts.cooperative():  # stops between chunks: the .part file stays whole
-            fetched = fetch_cifar10(args.to or default_cache_dir(), args.url, args.md5, owned=args.to is None)
-    except KeyboardInterrupt:
-        print(f"stopped by {interrupts.signal_name(interrupts.received())}: a partial download is kept; run the "
-              "same command again to resume", file=sys.stderr)
-        return interrupts.exit_code()
-    print(f"CIFAR-10 {fetched.how}; run: python bench.py --suite cifar10-full --data {fetched.data}", file=sys.stderr)
-    print(fetched.data)  # alone on stdout, for scripts: --data "$(python bench.py fetch cifar10)"
-    return 0
+    return main(argv)
 
 
 @command("publish", "a static HTML site of a results directory (tables, trend charts, environments, raw records)")
 def cmd_publish(argv: list[str]) -> int:
     from googlenet_bench.harness.reporting.publish import publish
 
-    parser = _parser("publish", "Write a static HTML report of a results directory that opens from disk: one page "
+    parser = command_parser("publish", "Write a static HTML report of a results directory that opens from disk: one page "
                                 "per suite and backend, with the zoo table, the compare view, trend charts, each "
                                 "run's environment and its raw record.")
     parser.add_argument("results", help="a results directory, e.g. results/ (its records, not its subfolders)")
@@ -295,33 +253,6 @@ def cmd_publish(argv: list[str]) -> int:
 
 @command("tune", "measure this machine's speed settings (oneDNN ISA, kernel threads, data workers); keep a profile")
 def cmd_tune(argv: list[str]) -> int:
-    from googlenet_bench.harness.measure.machine_profile import profile_path, write_profile
-    from googlenet_bench.harness.plugins import Backends
-    from googlenet_bench.harness.suites import load_suite
-    from googlenet_bench.harness.tuning.tune import gain_line, tune
+    from googlenet_bench.harness.cli.tune_command import main
 
-    parser = _parser("tune", "Measure, one process per candidate, the settings that change speed without changing "
-                             "the recipe, and write this machine's profile, which later runs apply.")
-    parser.add_argument("--backend", default="cpu", help="backend to train with; default cpu")
-    parser.add_argument("--suite", default="digits", help="suite whose network and data are timed; default digits")
-    parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch (2 timed epochs); default 8")
-    parser.add_argument("--data", help="the suite's data directory, for a suite that reads one (e.g. cifar10-full)")
-    add_grace(parser)
-    args = parser.parse_args(argv)
-    interrupts.set_grace(args.grace)
-    if args.steps < 1:
-        raise BenchError(f"--steps must be at least 1, got {args.steps}")
-    config = load_suite(args.suite)
-    if args.data is not None:
-        config["data"] = args.data
-    Backends().select(args.backend).require_available()
-    from googlenet_bench.datasets import validate_data
-
-    validate_data(config, splits=("train",), world_size=1)  # a suite that needs data: found now, not in a worker
-    path = profile_path()
-    print(f"tuning {args.backend} on {args.suite}, one process per candidate (a few minutes)", file=sys.stderr)
-    settings, measurements, against_untuned, stages = tune(args.backend, args.suite, args.steps, data=args.data)
-    write_profile(path, settings, measurements, args.backend, args.suite, against_untuned, stages)
-    print(f"profile {path}: isa={settings['isa']} threads={settings['threads'] or 'default'} "
-          f"workers={settings['workers'] or 'default'}; {gain_line(against_untuned)}")
-    return 0
+    return main(argv)

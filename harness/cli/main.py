@@ -108,7 +108,7 @@ def run_options(args):
         given = [flag for flag, value in (("--suite", args.suite), ("--backend", args.backend)) if value is not None]
         if given:
             raise BenchError(f"--resume continues a run as it was configured: leave out {' and '.join(given)}")
-    args.suite, args.backend = args.suite or "digits", args.backend or "cpu"
+    args.suite, args.backend = args.suite or RunOptions.suite, args.backend or RunOptions.backend
     launch = LaunchRequest(ranks=args.ranks, rank_table=args.rank_table,
                            node=NodeSpec(nodes=args.nodes, node_rank=args.node_rank, master_addr=args.master_addr,
                                          master_port=args.master_port, cluster_timeout_s=args.cluster_timeout))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from googlenet_bench.harness.errors import BenchError
+from googlenet_bench.harness.lifecycle.options import RunOptions
 
 
 def seeds_of(args) -> list[int]:
@@ -17,7 +18,7 @@ def seeds_of(args) -> list[int]:
     if any(override.split("=", 1)[0].strip() == "seed" for override in args.overrides):
         raise BenchError("--repeat sets the seed of each run (the suite's seed, then +1, +2, ...): "
                          "drop --set seed=..., or change the suite's seed")
-    first = load_suite(args.suite, list(args.overrides))["seed"]
+    first = load_suite(args.suite or RunOptions.suite, list(args.overrides))["seed"]
     return list(range(first, first + args.repeat))
 
 

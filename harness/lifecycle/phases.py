@@ -41,20 +41,20 @@ def setup(plan: Plan, state: RunState) -> dict:
     if config["freeze_backbone"]:
         figures["trainable_parameters"] = freeze_backbone(state.net)
     if "export" in plan.phases and plan.rank.is_main:
-        figures["export_check"] = check_export_formats(plan)
+        figures.update(check_export_formats(plan, state))
     return figures
 
 
-def check_export_formats(plan: Plan) -> dict:
+def check_export_formats(plan: Plan, state: RunState) -> dict:
     """Before training: a tiny network exported in each requested format, on this device, so a format that
-    cannot be written here (AIR without GE, say) fails the run now rather than after the training."""
+    cannot be written here (AIR without GE, say) ends the run now (export_failed, with each failed format
+    and its one-line reason in the record) rather than after the training."""
     import tempfile
 
     import mindspore as ms
     import mindspore.nn as nn
     import numpy as np
 
-    from googlenet_bench.harness.errors import RunFailed
     from googlenet_bench.harness.results.checkpoints import first_line
 
     tiny, example, failed = nn.Dense(4, 2), ms.Tensor(np.ones((1, 4), dtype=np.float32)), {}
@@ -67,12 +67,14 @@ def check_export_formats(plan: Plan) -> dict:
                     failed[file_format] = "the backend wrote nothing"
             except Exception as exc:  # noqa: BLE001 - MindSpore raises RuntimeError, ValueError, TypeError here
                 failed[file_format] = first_line(exc)
+    figures = {"export_check": {"formats": list(plan.recipe.export_formats), "written": not failed}}
     if failed:
         detail = "; ".join(f"{f}: {reason}" for f, reason in failed.items())
-        raise RunFailed(f"export cannot be written here ({detail}): leave the format out with --set "
-                        f"export_formats=[{','.join(f for f in plan.recipe.export_formats if f not in failed)}]",
-                        status="export_failed", figures={"export": {f: {"failed": r} for f, r in failed.items()}})
-    return {"formats": list(plan.recipe.export_formats), "written": True}
+        writable = ",".join(f for f in plan.recipe.export_formats if f not in failed)
+        figures["export"] = {f: {"failed": reason} for f, reason in failed.items()}
+        state.verdicts.append(Verdict("export_failed", f"export cannot be written here ({detail}): leave the "
+                                      f"format out with --set export_formats=[{writable}]", ends_run=True))
+    return figures
 
 
 def data(plan: Plan, state: RunState) -> dict:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -139,7 +138,7 @@ def history_json(history: History) -> list[dict]:
 
 def plot_target(path: str | Path) -> Path:
     """The --plot file, refused before any work if its directory does not exist."""
-    from googlenet_bench.harness.results.targets import writable_file
+    from googlenet_bench.harness.targets import writable_file
 
     return writable_file(path, "--plot")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from googlenet_bench.harness.errors import BenchError
-from googlenet_bench.harness.results.targets import writable_folder
+from googlenet_bench.harness.targets import writable_folder
 from googlenet_bench.harness.reporting.history import read_records
 from googlenet_bench.harness.reporting.compare import load_zoo_reference
 from googlenet_bench.harness.reporting.site_front import render_front

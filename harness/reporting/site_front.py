@@ -1,5 +1,5 @@
 """The site's front page: per suite, its backends side by side with the zoo's published rows (a table and
-a chart, googlenet_bench.harness.reporting.comparison), scaling rows, trends by commit with one line per
+a chart, googlenet_bench.harness.reporting.side_by_side), scaling rows, trends by commit with one line per
 configuration over every backend, the regressions check found, then links to the pages per backend."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from googlenet_bench.harness.reporting.charts import Bar, bars_svg, trend_svg
-from googlenet_bench.harness.reporting.comparison import (HEADERS, PUBLISHED, SCALING_HEADERS, scaling_rows,
+from googlenet_bench.harness.reporting.side_by_side import (HEADERS, PUBLISHED, SCALING_HEADERS, scaling_rows,
                                                           suite_rows)
 from googlenet_bench.harness.reporting.site_pages import (TRENDS_NOTE, Run, cell, document, regressions_table,
                                                           status_cell, table)

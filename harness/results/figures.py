@@ -177,20 +177,19 @@ def speed_stability(record: dict) -> tuple[str, str] | None:
     """(a short tag for a table cell, one line for a summary) on how steady the run's ms/step was: its
     stability verdict, and other processes' load where the run sampled it; None without a speed."""
     train = _train(record)
-    if _number(train.get("ms_per_step_median")) is None:
+    if train.get("ms_per_step_median") is None:
         return None
-    spread = _mapping(train.get("ms_per_step_spread"))
-    timed = train.get("timed_epochs") if isinstance(train.get("timed_epochs"), int) else spread.get("samples")
-    loads = [_number(_mapping(entry).get("other_cores")) for entry in train.get("other_load_per_epoch") or []
-             if isinstance(train.get("other_load_per_epoch"), list)]
-    loads = [load for load in loads if load is not None]
+    spread = train.get("ms_per_step_spread") or {}
+    timed = train.get("timed_epochs", spread.get("samples"))
+    loads = [entry["other_cores"] for entry in train.get("other_load_per_epoch") or []
+             if entry.get("other_cores") is not None]
     load = (f"; other processes used up to {max(loads):.2f} cores (median {_other_cores(record):.2f})"
             if loads else "")
-    if not isinstance(timed, int) or timed < NO_SPREAD_BELOW:
-        count = "an unknown number of" if not isinstance(timed, int) else str(timed)
+    if timed is None or timed < NO_SPREAD_BELOW:
+        count = "an unknown number of" if timed is None else str(timed)
         return "no spread", (f"speed: no spread (from {count} timed epoch{'s' * (timed != 1)}; "
                              f"{NO_SPREAD_BELOW} or more give one){load}")
-    iqr = _number(spread.get("iqr_over_median"))
+    iqr = spread.get("iqr_over_median")
     shown = f"IQR {iqr:.1%} of the median over {timed} timed epochs" if iqr is not None else f"{timed} timed epochs"
     verdict = spread.get("stability") or "unknown"
     if verdict == "unstable" and spread.get("advice"):

@@ -16,7 +16,7 @@ from typing import Any
 from googlenet_bench.harness.errors import BenchError, RunFailed
 from googlenet_bench.harness.results.schema import SCHEMA_VERSION, checked_for_writing, validate_record  # noqa: F401
 from googlenet_bench.harness.results.shapes import strict_json
-from googlenet_bench.harness.results.targets import writable_file
+from googlenet_bench.harness.targets import writable_file
 
 # The folder that holds the package: a git checkout in development, site-packages when installed.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def current_umask() -> int:
 
 def write_json_atomic(path: Path, data: Any, what: str = "output file", make_folder: bool = True) -> Path:
     """Write JSON so that `path` is either absent, the old file, or the whole new file; never over what is
-    not a regular file (googlenet_bench.harness.results.targets). `make_folder`: the harness owns the folder."""
+    not a regular file (googlenet_bench.harness.targets). `make_folder`: the harness owns the folder."""
     data = strict_json(data)
     path = writable_file(path, what, make_folder=make_folder)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -54,6 +54,9 @@ _TRAIN = Fields({
     "epochs_to_target": nullable(COUNT), "stopped_at_target": FLAG, "in_training_eval": TEXT,
     "calibration": nullable(Fields({"ms_median": SPEED, "every_steps": nullable(COUNT)})),
     "other_load_per_epoch": list_of(Fields({"other_cores": nullable(NON_NEGATIVE)})),
+    "timed_epochs": COUNT,
+    "ms_per_step_spread": nullable(Fields({"samples": COUNT, "iqr_over_median": nullable(NON_NEGATIVE),
+                                           "stability": one_of("stable", "unstable", "unknown"), "advice": TEXT})),
 }, required=("steps",))
 FIGURES = Fields({
     "parameters": nullable(COUNT),

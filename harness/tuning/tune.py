@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.errors import RunFailed  # after tuning started: a failure (exit 1), not bad input
