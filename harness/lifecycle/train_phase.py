@@ -16,12 +16,11 @@ def train(plan: Plan, state: RunState) -> dict:
     from googlenet_bench.harness.training.callbacks import DivergenceRule, SaveCheckpoints, StopOnInterrupt, TrainTimer
     from googlenet_bench.harness.training.chunks import WholeEpochs, chunk_steps
     from googlenet_bench.harness.training.progress import Progress
-    from googlenet_bench.harness.training.schedules import learning_rates
-    from googlenet_bench.harness.training.builder import build_model, trained_cell
+    from googlenet_bench.harness.training.builder import prepare_training, trained_cell
 
     config, split, rank, events = plan.config, state.train_split, plan.rank, state.events
-    lrs = learning_rates(config, split.steps)
-    model, optimizer = build_model(state.net, config, plan.recipe, lrs)
+    training = prepare_training(state.net, config, plan.recipe, split.steps)
+    model, optimizer, lrs = training.model, training.optimizer, training.learning_rates
     done_epochs, in_epoch = _resume(plan, state, optimizer) if plan.resume else (0, 0)
     progress = Progress(config["epochs"], split.steps, done_epochs) if rank.is_main else None
 
@@ -67,9 +66,9 @@ def train(plan: Plan, state: RunState) -> dict:
     try:
         if done_epochs < config["epochs"]:
             with interrupts.deferred():
-                model.train(whole_epochs.chunk_epochs(config["epochs"]), split.dataset, callbacks=callbacks,
-                            dataset_sink_mode=sink_mode, sink_size=chunk if sink_mode else -1,
-                            initial_epoch=whole_epochs.chunk_epochs(done_epochs) + in_epoch // chunk)
+                training.fit(whole_epochs.chunk_epochs(config["epochs"]), split.dataset, sink_mode=sink_mode,
+                             callbacks=callbacks, sink_size=chunk,
+                             initial_epoch=whole_epochs.chunk_epochs(done_epochs) + in_epoch // chunk)
     finally:
         if progress is not None:
             progress.close()
@@ -217,24 +216,33 @@ def _train_figures(plan: Plan, state: RunState, timer, optimizer, done_epochs: i
     return figures
 
 
-def train_from_scratch(plan: Plan, state: RunState, pretrained_top1: float) -> dict:
-    """Train a fresh network for the same steps, so a pretrained start's benefit is measured, not claimed."""
+def train_fresh(plan: Plan, state: RunState, recipe, callbacks=lambda training, steps_per_epoch: ()):
+    """A fresh network from the run's seed, trained on the run's data for the run's epochs with `recipe`:
+    for the scratch comparison and a rehearsal's fp32 twin. Returns (network, train split, training)."""
     import mindspore as ms
 
     from googlenet_bench.datasets import build_split
-    from googlenet_bench.harness.training.schedules import learning_rates
-    from googlenet_bench.harness.measure.scoring import predictor_of, score
-    from googlenet_bench.harness.training.builder import build_model
+    from googlenet_bench.harness.training.builder import prepare_training
     from googlenet_bench.model import GoogleNet
 
     config = plan.config
-    print("training the same suite from scratch for comparison", file=sys.stderr)
     ms.set_seed(config["seed"])
     net = GoogleNet(config["num_classes"])
     split = build_split(config, "train", num_parallel_workers=state.dataset_options.num_parallel_workers,
                         survey=state.survey)
-    model, _ = build_model(net, config, plan.recipe, learning_rates(config, split.steps))
-    model.train(config["epochs"], split.dataset, dataset_sink_mode=state.dataset_options.sink_mode)
+    training = prepare_training(net, config, recipe, split.steps)
+    training.fit(config["epochs"], split.dataset, sink_mode=state.dataset_options.sink_mode,
+                 callbacks=callbacks(training, split.steps))
+    return net, split, training
+
+
+def train_from_scratch(plan: Plan, state: RunState, pretrained_top1: float) -> dict:
+    """Train a fresh network for the same steps, so a pretrained start's benefit is measured, not claimed."""
+    from googlenet_bench.harness.measure.scoring import predictor_of, score
+
+    config = plan.config
+    print("training the same suite from scratch for comparison", file=sys.stderr)
+    net, split, _ = train_fresh(plan, state, plan.recipe)
     scratch = score(predictor_of(net), state.eval_split.dataset, config["num_classes"])
     state.events.log("scratch_accuracy", scratch.top1)
     return {"pretrained": plan.options.pretrained, "steps": split.steps * config["epochs"],

@@ -27,27 +27,22 @@ def train_twin(plan: Plan, state: RunState) -> dict:
     """The twin's mean loss per epoch and eval top-1 (its network fresh from the run's seed, as the run's was)."""
     from dataclasses import replace
 
-    import mindspore as ms
-
-    from googlenet_bench.datasets import build_split
+    from googlenet_bench.harness.lifecycle.train_phase import train_fresh
     from googlenet_bench.harness.measure.scoring import predictor_of, score
-    from googlenet_bench.harness.training.builder import build_model
     from googlenet_bench.harness.training.callbacks import TrainTimer
-    from googlenet_bench.harness.training.schedules import learning_rates
-    from googlenet_bench.model import GoogleNet
 
     config = plan.config
     print(f"rehearsal: training the fp32 twin (the recipe at AMP O0, same data and steps) to judge "
           f"{plan.recipe.amp.level} against", file=sys.stderr)
-    ms.set_seed(config["seed"])
-    net = GoogleNet(config["num_classes"])
-    split = build_split(config, "train", num_parallel_workers=state.dataset_options.num_parallel_workers,
-                        survey=state.survey)
     recipe = plan.recipe.with_changes(amp=replace(plan.recipe.amp, level="O0", keep_batchnorm_fp32=None))
-    lrs = learning_rates(config, split.steps)
-    model, _ = build_model(net, config, recipe, lrs)
-    timer = TrainTimer(split.steps, learning_rates=lrs)
-    model.train(config["epochs"], split.dataset, callbacks=[timer], dataset_sink_mode=state.dataset_options.sink_mode)
+    timers = []
+
+    def timed(training, steps_per_epoch):
+        timers.append(TrainTimer(steps_per_epoch, learning_rates=training.learning_rates))
+        return timers
+
+    net, split, _ = train_fresh(plan, state, recipe, callbacks=timed)
+    (timer,) = timers
     scored = score(predictor_of(net), state.eval_split.dataset, config["num_classes"])
     state.events.log("twin_accuracy", scored.top1)
     return {"amp_level": "O0", "loss_per_epoch": [round(e.loss, 6) for e in timer.epochs], "top1": scored.top1,

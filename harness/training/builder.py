@@ -1,6 +1,10 @@
-"""What the training phase assembles: loss, optimizer, and the MindSpore Model with the recipe's
-AMP, loss scaling and jit level, always passed explicitly as the zoo passes them."""
+"""The one way a network is trained here: loss, optimizer, and the MindSpore Model with the recipe's
+AMP, loss scaling and jit level (always passed explicitly, as the zoo passes them), then `Training.fit`.
+The run, the scratch comparison, a rehearsal's fp32 twin and each tuning candidate all train through
+`prepare_training`; what differs between them (callbacks, sink, resume point) is an argument."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -77,6 +81,28 @@ def build_model(net: nn.Cell, config: dict, recipe: Recipe, learning_rates: np.n
     model = Model(net, loss_fn=build_loss(config), optimizer=optimizer, amp_level=amp.level,
                   loss_scale_manager=loss_scale_manager(amp), **kwargs)
     return model, optimizer
+
+
+@dataclass
+class Training:
+    """A network's Model and optimizer, built from the recipe, with the learning rate of every step."""
+
+    model: object
+    optimizer: nn.Optimizer
+    learning_rates: np.ndarray
+
+    def fit(self, epochs: int, dataset, *, sink_mode: bool, callbacks=(), sink_size: int = -1,
+            initial_epoch: int = 0) -> None:
+        self.model.train(epochs, dataset, callbacks=list(callbacks), dataset_sink_mode=sink_mode,
+                         sink_size=sink_size if sink_mode else -1, initial_epoch=initial_epoch)
+
+
+def prepare_training(net: nn.Cell, config: dict, recipe: Recipe, steps_per_epoch: int) -> Training:
+    from googlenet_bench.harness.training.schedules import learning_rates
+
+    rates = learning_rates(config, steps_per_epoch)
+    model, optimizer = build_model(net, config, recipe, rates)
+    return Training(model, optimizer, rates)
 
 
 def trained_cell(model) -> dict:
