@@ -13,7 +13,7 @@ from pathlib import Path
 
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.quiet import stderr_held
-from googlenet_bench.harness.results.shapes import ANY_MAPPING, TEXT, Fields, ShapeError, conform
+from googlenet_bench.harness.results.shapes import ANY_MAPPING, TEXT, Fields, conformed
 from googlenet_bench.harness.results.zoo_names import HEAD_PREFIX, TRAINING_STATE, with_network_names
 
 RUN_FILE = "run.json"  # what a run needs to be continued: its resolved config and options
@@ -171,10 +171,7 @@ def read_run_file(run_dir: Path) -> dict:
         raise BenchError(f"--resume {run_dir}: no {RUN_FILE} there, so it is not a run directory of this harness") from None
     except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON and UTF-8 errors, ints too long
         raise BenchError(f"{origin} is unreadable ({first_line(exc)}): it was not written by bench.py") from None
-    try:
-        saved = conform(saved, RUN_FILE_SHAPE)
-    except ShapeError as exc:
-        raise BenchError(f"{origin} is malformed: {exc}; it was not written by bench.py") from None
+    saved = conformed(saved, RUN_FILE_SHAPE, origin, hint="; it was not written by bench.py")
     saved["config"] = validate_config(saved["config"], f"{origin}: config", complete=True)
     return saved
 

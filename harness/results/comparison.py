@@ -12,7 +12,7 @@ from typing import Any
 
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.results.record import cpu_model, write_json_atomic
-from googlenet_bench.harness.results.shapes import (COUNT, NUMBER, TEXT, Fields, ShapeError, conform, list_of,
+from googlenet_bench.harness.results.shapes import (COUNT, NUMBER, TEXT, Fields, conformed, refuse_newer, list_of,
                                                     nullable)
 
 KIND = "ab-comparison"
@@ -44,13 +44,8 @@ def write_comparison(results_dir: Path, sitting: dict) -> Path:
 def validate_comparison(document: Any, origin: str) -> dict:
     if not is_comparison(document):
         raise BenchError(f"{origin} is not an A/B comparison record (no \"kind\": \"{KIND}\")")
-    if isinstance(document.get("format"), int) and document["format"] > FORMAT:
-        raise BenchError(f"{origin} has comparison format {document['format']}, newer than this harness reads "
-                         f"({FORMAT}): update googlenet-bench")
-    try:
-        document = conform(document, COMPARISON)
-    except ShapeError as exc:
-        raise BenchError(f"{origin} is malformed: {exc}") from None
+    refuse_newer(document.get("format"), FORMAT, origin, "comparison format")
+    document = conformed(document, COMPARISON, origin)
     if document["verdict"] not in VERDICTS or len(document["ci"]) != 2:
         raise BenchError(f"{origin} is malformed: verdict must be one of {', '.join(VERDICTS)} with a 2-value ci")
     return document

@@ -13,8 +13,7 @@ from typing import Any
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.results.events import EVENT
 from googlenet_bench.harness.results.shapes import (ANY_MAPPING, COUNT, FLAG, FRACTION, ISO_TIME, NON_NEGATIVE,
-                                                    NUMBER, POSITIVE, TEXT, Fields, ShapeError, conform, describe,
-                                                    either, list_of, map_of, nullable, one_of)
+                                                    NUMBER, POSITIVE, TEXT, Fields, conformed, refuse_newer, either, list_of, map_of, nullable, one_of)
 from googlenet_bench.harness.suites import validate_config
 from googlenet_bench.harness.types import STATUSES
 
@@ -111,13 +110,8 @@ def validate_record(record: Any, origin: str) -> dict:
     schema = record["schema"]
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
         raise BenchError(f"{origin} is malformed: 'schema' must be a positive whole number")
-    if schema > SCHEMA_VERSION:
-        raise BenchError(f"{origin} has schema {describe(schema)}, newer than this "
-                         f"harness reads ({SCHEMA_VERSION}): update googlenet-bench")
-    try:
-        record = conform(record, RECORD)
-    except ShapeError as exc:
-        raise BenchError(f"{origin} is malformed: {exc}") from None
+    refuse_newer(schema, SCHEMA_VERSION, origin, "schema")
+    record = conformed(record, RECORD, origin)
     record["config"] = validate_config(record["config"], f"{origin} is malformed: config", complete=False)
     return record
 

@@ -17,7 +17,7 @@ from typing import Any
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.results.figures import headline
 from googlenet_bench.harness.results.record import validate_record, write_json_atomic
-from googlenet_bench.harness.results.shapes import (ANY_MAPPING, COUNT, NUMBER, TEXT, Fields, ShapeError, conform,
+from googlenet_bench.harness.results.shapes import (ANY_MAPPING, COUNT, NUMBER, TEXT, Fields, conformed, refuse_newer,
                                                     list_of, nullable)
 
 KIND = "seed-summary"
@@ -99,13 +99,8 @@ def write_summary(results_dir: Path, summary: dict) -> Path:
 def validate_summary(document: Any, origin: str) -> dict:
     if not is_summary(document):
         raise BenchError(f"{origin} is not a seed summary (no \"kind\": \"{KIND}\")")
-    if isinstance(document.get("format"), int) and document["format"] > FORMAT:
-        raise BenchError(f"{origin} has seed-summary format {document['format']}, newer than this harness reads "
-                         f"({FORMAT}): update googlenet-bench")
-    try:
-        document = conform(document, SUMMARY)
-    except ShapeError as exc:
-        raise BenchError(f"{origin} is malformed: {exc}") from None
+    refuse_newer(document.get("format"), FORMAT, origin, "seed-summary format")
+    document = conformed(document, SUMMARY, origin)
     document["representative"] = validate_record(document["representative"], f"{origin}: representative")
     return document
 

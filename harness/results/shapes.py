@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from googlenet_bench.harness.errors import BenchError
+
 # strict_json (googlenet_bench.harness.results.record) writes non-finite floats as these strings: they read back as floats.
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -176,6 +178,21 @@ def either(test: Callable[[dict], bool], when_true: Fields, otherwise: Fields) -
 def conform(document: Any, shape: Shape | Fields) -> Any:
     """The document with its values checked (and non-finite number strings read as floats)."""
     return shape(document, "")
+
+
+def conformed(document: Any, shape: Shape | Fields, origin: str, hint: str = "") -> Any:
+    """`conform`, or the one-line BenchError every reader gives: `origin` and the first wrong value."""
+    try:
+        return conform(document, shape)
+    except ShapeError as exc:
+        raise BenchError(f"{origin} is malformed: {exc}{hint}") from None
+
+
+def refuse_newer(version: Any, supported: int, origin: str, what: str) -> None:
+    """A file written by a newer googlenet-bench than this one is refused in one line, naming the fix."""
+    if isinstance(version, int) and not isinstance(version, bool) and version > supported:
+        raise BenchError(f"{origin} has {what} {version}, newer than this harness reads ({supported}): "
+                         "update googlenet-bench")
 
 
 def strict_json(value: Any) -> Any:
