@@ -97,7 +97,7 @@ def test_a_signal_in_a_later_phase_stops_it_with_an_aborted_record(tmp_path, dig
     phases = {"eval": "eval,export,infer", "export": "eval,export,infer", "infer": "eval,export,infer"}[phase]
     proc = start(tmp_path, "--set", "min_top1=null", "--set", "eval_samples=360", "--phases", phases,
                  "--checkpoint", str(checkpoint))
-    wait_for_event(tmp_path, '"run_start"' if phase == "eval" else event, proc)
+    wait_for_event(tmp_path, '"init_start"' if phase == "eval" else event, proc)  # MLPerf's run_start: training only
     if phase == "eval":
         time.sleep(2.0)
     seconds, stderr = stop(proc, sig)
@@ -147,7 +147,7 @@ def test_past_the_grace_period_the_run_exits_with_an_aborted_record(tmp_path):
     """A signal while the first step compiles (several seconds here): no step boundary comes within --grace 4.5,
     so the watcher writes the record of what is known and exits, in about the grace period."""
     proc = start(tmp_path, *LONG_EPOCH, "--set", "epochs=2", "--phases", "train", "--grace", "4.5")
-    wait_for_event(tmp_path, '"train_start"', proc)
+    wait_for_event(tmp_path, '"run_start"', proc)  # MLPerf's run_start: the training begins
     seconds, stderr = stop(proc, signal.SIGTERM)
     print(f"signal-to-exit, grace 4.5 s during the first step's compile (SIGTERM): {seconds:.2f} s")
     assert proc.returncode == 143 and "the grace period of 4.5 s is over" in stderr, stderr[-2000:]

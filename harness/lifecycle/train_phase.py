@@ -72,7 +72,8 @@ def train(plan: Plan, state: RunState) -> dict:
     finally:
         if progress is not None:
             progress.close()
-        checkpoints.remove_partial_files(checkpoint_dir)
+        if rank.is_main:  # the one rank that saves checkpoints; another's clean-up could race its save
+            checkpoints.remove_partial_files(checkpoint_dir)
         # The phase's wall time less in-training evaluation and the drift reference, kept off the training clock.
         train_s = (time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
                    - off_clock())

@@ -79,7 +79,8 @@ def _save_whole(cell, path: Path, append_dict: dict | None = None) -> None:
     MindSpore's own CRITICAL lines on a failed write are held back: the OSError says it in one line."""
     import mindspore as ms
 
-    partial = path.parent / PARTIAL_DIR / path.name
+    # This process's own partial file: the ranks of a run share its folders.
+    partial = path.parent / PARTIAL_DIR / f"{os.getpid()}-{path.name}"
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
         with stderr_held():
@@ -88,7 +89,11 @@ def _save_whole(cell, path: Path, append_dict: dict | None = None) -> None:
     except OSError as exc:  # a write error names no file: name the checkpoint
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
-        shutil.rmtree(partial.parent, ignore_errors=True)
+        partial.unlink(missing_ok=True)
+        try:
+            partial.parent.rmdir()  # only when no other save is under way
+        except OSError:
+            pass
 
 
 def save_weights(net, run_dir: Path) -> Path:
