@@ -100,7 +100,7 @@ def assert_recipe_ran(record: dict, backend: str, suite: str) -> None:
                   CURVE_FALLS[suite])
     # Eval, export and inference are of an fp32 network holding the trained weights, as the zoo's eval.py
     # and export.py do: no fp16 cast in the MINDIR, and inference equal to eval by the exact rule.
-    assert figures["eval"]["training_precision"]["amp_level"] == "O2"
+    assert figures["eval"]["training_precision"]["amp_level"] == "O2" and figures["eval"]["network"].startswith("fp32")
     assert mindir_casts(figures["export"]["MINDIR"]["path"]) == 0
     for file_format, entry in figures["infer"].items():
         agreement = entry["agreement"]
