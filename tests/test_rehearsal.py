@@ -38,21 +38,47 @@ EXPECTED = {
 
 
 def rehearse(backend: str, suite_args: tuple, data, tmp_path, *extra):
+    """A rehearsal that ran to its end: success, or the finding that it learned much worse than its twin,
+    which is then checked and the test skipped with the finding (measured on this Xeon for CIFAR-10's O2
+    recipe: docs/rehearsal.md)."""
     result = run_bench("--backend", backend, "--rehearse", *suite_args, "--data", str(data),
                        "--set", "min_top1=null", "--results", str(tmp_path), *extra, timeout=900)
+    record = read_record(next(tmp_path.glob("*.json"))) if list(tmp_path.glob("*.json")) else None
+    if record is not None and record["status"] == "precision_gap":
+        assert_finding(result, record)
     assert result.returncode == 0, result.stderr[-3000:]
-    return result, read_record(next(tmp_path.glob("*.json")))
+    return result, record
 
 
-def assert_learns(figures: dict) -> None:
+def assert_finding(result, record: dict) -> None:
+    """Exit 1 with one line saying what was found; the twin learned and the rehearsal's loss stayed sane."""
+    compared = record["figures"]["rehearsal_twin"]
+    [line] = [line for line in result.stderr.splitlines() if "finding:" in line]
+    assert result.returncode == 1 and line.startswith("run not valid (precision_gap): finding: ")
+    assert compared["learned_much_worse"] is True and record["figures"]["eval"]["training_precision"]
+    twin = compared["twin"]
+    assert_learns({"train": {"loss_per_epoch": twin["loss_per_epoch"]}, "eval": {"top1": twin["top1"]}},
+                  CURVE_FALLS[record["suite"]])
+    assert all(math.isfinite(float(loss)) for loss in record["figures"]["train"]["loss_per_epoch"])
+    pytest.skip(f"measured on this CPU ({record['environment']['cpu_model']}): {line}")
+
+
+def assert_learns(figures: dict, curve_falls: bool = True) -> None:
     """On the epochs' mean losses (one batch's loss is noise) and eval top-1: the loss stays finite and
     below twice where a fresh network starts, the last epoch's mean is below the first's, and the network
     tells the classes apart better than chance (an exploding recipe does none of it)."""
     losses = [float(loss) for loss in figures["train"]["loss_per_epoch"]]
     start = math.log(10)
     assert all(math.isfinite(loss) and loss < 2 * start for loss in losses), losses
-    assert losses[-1] < losses[0], losses
+    if curve_falls:
+        assert losses[-1] < losses[0], losses
     assert figures["eval"]["top1"] >= 0.2, figures["eval"]  # chance is 0.1
+
+
+# On the ImageNet layout, 40 steps of the zoo's augmentation (crops down to 8% of the image, colour jitter,
+# label smoothing) move the mean loss by noise only, at O0 as at O2 (docs/rehearsal.md, measured on this
+# Xeon): there the run is judged on eval top-1 and against its twin, not on the curve.
+CURVE_FALLS = {"cifar10-full": True, "imagenet-full": False}
 
 
 def assert_recipe_ran(record: dict, backend: str, suite: str) -> None:
@@ -66,14 +92,15 @@ def assert_recipe_ran(record: dict, backend: str, suite: str) -> None:
     scale = EXPECTED[backend, suite]["optimizer_loss_scale"]
     assert cell["cell"] == "TrainOneStepCell" and cell["optimizer_loss_scale"] == scale
     assert cell.get("sens", 1.0) == scale and cell["jit_level"] == EXPECTED[backend, suite]["jit_level"]
-    assert_learns(figures)
+    assert_learns(figures, CURVE_FALLS[suite])
     # Judged against its fp32 twin (same data and steps at O0), which learns too and was not much better.
     twin = figures["rehearsal_twin"]
     assert twin["twin"]["steps"] == figures["train"]["steps"] and twin["learned_much_worse"] is False
-    assert_learns({"train": {"loss_per_epoch": twin["twin"]["loss_per_epoch"]}, "eval": {"top1": twin["twin"]["top1"]}})
+    assert_learns({"train": {"loss_per_epoch": twin["twin"]["loss_per_epoch"]}, "eval": {"top1": twin["twin"]["top1"]}},
+                  CURVE_FALLS[suite])
     # Eval, export and inference are of an fp32 network holding the trained weights, as the zoo's eval.py
     # and export.py do: no fp16 cast in the MINDIR, and inference equal to eval by the exact rule.
-    assert figures["eval"]["training_precision"]["amp_level"] == "O2"
+    assert figures["eval"]["training_precision"]["amp_level"] == "O2" and figures["eval"]["network"].startswith("fp32")
     assert mindir_casts(figures["export"]["MINDIR"]["path"]) == 0
     for file_format, entry in figures["infer"].items():
         agreement = entry["agreement"]

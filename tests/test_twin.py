@@ -29,6 +29,16 @@ def test_a_rehearsal_past_a_threshold_is_a_finding_in_one_line(losses, top1, wor
         assert state.verdicts == []
 
 
+def test_a_twin_whose_loss_hardly_fell_says_nothing_about_the_rehearsals_loss():
+    # Measured (docs/rehearsal.md): both curves noise on a short run; the top-1 rule still applies.
+    still = {**TWIN, "loss_per_epoch": [2.416, 2.511, 2.602, 2.386], "top1": 0.3}
+    state = RunState(events=EventLog())
+    assert twin.judge(PLAN, state, [2.382, 2.608, 2.768, 2.496], 0.3, still)["learned_much_worse"] is False
+    assert state.verdicts == []
+    assert twin.judge(PLAN, state, [2.382, 2.608, 2.768, 2.496], 0.05, still)["learned_much_worse"] is True
+    assert "eval top-1 0.0500 against the twin's 0.3000" in state.verdicts[0].reason
+
+
 def test_report_prints_the_twin_side_by_side_and_the_deviations():
     from googlenet_bench.harness.reporting.report import run_summary
 

@@ -1,9 +1,10 @@
 """CPU backend: MindSpore's CPU runtime in GRAPH mode; also the host of rehearsals.
 
 Defaults measured on a 2-core x86-64 machine (../shared/PLATFORM_NOTES.md):
-GRAPH mode is the fastest set-up; AMP is 1.6-2.3x slower
-(no fp16 hardware), so "auto" means O0; dynamic loss scaling is refused by
-MindSpore on CPU.
+GRAPH mode is the fastest set-up; AMP O2 is 1.75-3x slower and learns no better
+(MindSpore computes fp16 ops in fp32 and rounds them; docs/rehearsal.md), so "auto"
+means O0, a deviation from the zoo's O2 that every CPU record lists; dynamic loss
+scaling is refused by MindSpore on CPU.
 
 The oneDNN ISA cap (ONEDNN_MAX_CPU_ISA) is not set here: it is a fact about
 the machine, not the backend, so the core applies the machine's tuning profile

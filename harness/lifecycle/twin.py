@@ -2,8 +2,10 @@
 so what the device's precision costs the recipe on this CPU is measured beside it, not assumed.
 
 A rehearsal learned much worse than its twin when its eval top-1 is more than TOP1_GAP below the
-twin's, or its last epoch's mean loss fell less than LOSS_FALL_SHARE of the twin's fall: a finding
-about the recipe at that precision here, said in one line, and the run exits 1 (docs/rehearsal.md).
+twin's, or, where the twin's mean loss clearly fell (by TWIN_FALL_MIN of its first epoch's or more),
+the rehearsal's fell by less than LOSS_FALL_SHARE of that: a finding about the recipe at that
+precision here, said in one line, and the run exits 1 (docs/rehearsal.md). (A twin whose loss hardly
+moved says nothing about the rehearsal's: on a short run both curves are mostly noise.)
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from googlenet_bench.harness.lifecycle.state import RunState, Verdict
 
 TOP1_GAP = 0.2  # 20 points of top-1 below the twin's
 LOSS_FALL_SHARE = 0.25  # the mean loss fell by under a quarter of what the twin's fell
+TWIN_FALL_MIN = 0.1  # ... when the twin's fell by a tenth of its first epoch's mean loss or more
 
 
 def wanted(plan: Plan) -> bool:
@@ -55,11 +58,13 @@ def judge(plan: Plan, state: RunState, losses: list[float], top1: float, twin: d
     fall, twin_fall = _fall(losses), _fall(twin["loss_per_epoch"])
     compared = {"amp_level": level, "twin": twin, "top1": top1, "top1_gap": round(twin["top1"] - top1, 6),
                 "loss_fall": fall, "twin_loss_fall": twin_fall,
-                "thresholds": {"top1_gap": TOP1_GAP, "loss_fall_share": LOSS_FALL_SHARE}}
+                "thresholds": {"top1_gap": TOP1_GAP, "loss_fall_share": LOSS_FALL_SHARE,
+                               "twin_fall_min": TWIN_FALL_MIN}}
     worse = []
     if compared["top1_gap"] > TOP1_GAP:
         worse.append(f"eval top-1 {top1:.4f} against the twin's {twin['top1']:.4f}")
-    if twin_fall is not None and fall is not None and twin_fall > 0 and fall < LOSS_FALL_SHARE * twin_fall:
+    twin_learned = twin_fall is not None and twin_fall >= TWIN_FALL_MIN * float(twin["loss_per_epoch"][0])
+    if twin_learned and fall is not None and fall < LOSS_FALL_SHARE * twin_fall:
         worse.append(f"mean loss fell {fall:.3f} against the twin's {twin_fall:.3f}")
     compared["learned_much_worse"] = bool(worse)
     if worse:
