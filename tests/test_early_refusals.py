@@ -75,3 +75,22 @@ def test_the_writer_never_writes_a_record_its_readers_reject(tmp_path):
     kept = read_record(written)  # readable: the writer turned it into a failed run that says why
     assert kept["status"] == "failed" and "failed its schema" in kept["error"] and "\n" not in kept["error"]
     assert "ms_per_step_median must be a finite number above 0" in json.loads(written.read_text())["error"]
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("size, holds", [
+    (30_729_999, "holds 30,729,999 bytes, 9,999 whole 3,073-byte records and 3,072 bytes over"),
+    (3_073 * 9_000, "holds 9,000 records (27,657,000 bytes)"),
+])
+def test_a_cifar_file_of_the_wrong_size_says_what_it_holds(tmp_path, size, holds):
+    """Issue 24: a file one byte short was said to hold "10,000 records" (a rounded 9,999.9997)."""
+    from googlenet_bench.datasets.cifar10 import EVAL_FILES, TRAIN_FILES, _check_files
+    from googlenet_bench.harness.errors import BenchError
+
+    for name in TRAIN_FILES + EVAL_FILES:
+        with open(tmp_path / name, "wb") as handle:
+            handle.truncate(3_073 * 10_000)
+    with open(tmp_path / TRAIN_FILES[0], "wb") as handle:
+        handle.truncate(size)
+    with pytest.raises(BenchError, match=holds.replace("(", r"\(").replace(")", r"\)")):
+        _check_files(tmp_path)

@@ -72,7 +72,7 @@ def train(plan: Plan, state: RunState) -> dict:
     finally:
         if progress is not None:
             progress.close()
-        if rank.is_main:  # the one rank that saves checkpoints; another's clean-up could race its save
+        if rank.is_main:  # the rank that saves: another rank would delete a save in progress
             checkpoints.remove_partial_files(checkpoint_dir)
         # The phase's wall time less in-training evaluation and the drift reference, kept off the training clock.
         train_s = (time.perf_counter() - start - (evaluator.eval_s if evaluator else 0.0)
