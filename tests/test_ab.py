@@ -112,3 +112,22 @@ def test_each_side_nulls_only_the_eval_keys_its_own_suite_has(tmp_path):
     assert sets == ["epochs=4", "train_samples=512", "min_top1=null", "batch_size=32"]
     assert ab.suite_overrides(ab.PROJECT_ROOT, "digits", ())[2:] == ["eval_every_epochs=null", "target_top1=null",
                                                                     "min_top1=null"]
+
+
+# A measured sitting (knob commit vs its parent, 2026-12-04 19:22 UTC, others' jobs on the cores):
+# (side, fastest-epoch wall ms/step, process CPU ms/step) of its 12 runs in the order they ran.
+LOADED_KNOB_SITTING = [("b", 367.53, 587.5), ("n", 254.23, 633.75), ("n", 264.62, 641.25), ("b", 243.57, 526.25),
+                       ("b", 235.35, 583.75), ("n", 420.82, 650.0), ("n", 543.8, 603.75), ("b", 412.26, 502.5),
+                       ("b", 226.46, 593.75), ("n", 244.38, 617.5), ("n", 243.74, 608.75), ("b", 224.49, 556.25)]
+
+
+def test_on_a_busy_machine_cpu_time_decides_where_wall_time_cannot():
+    runs = [{"side": "base" if side == "b" else "new", "ms_per_step": wall, "cpu_ms_per_step": cpu}
+            for side, wall, cpu in LOADED_KNOB_SITTING]
+    result = ab.decide(runs)
+    assert result["wall"]["verdict"] == "inconclusive (noise)"
+    assert result["figure"] == ab.CPU and result["verdict"] == "slower"
+    quiet = [{**run, "ms_per_step": 240.0 * (1.1 if run["side"] == "new" else 1.0) + n % 3} for n, run in enumerate(runs)]
+    assert ab.decide(quiet)["figure"] == ab.WALL and ab.decide(quiet)["verdict"] == "slower"
+    no_cpu = [{**run, "cpu_ms_per_step": None} for run in runs]  # an older base records no CPU time
+    assert ab.decide(no_cpu)["verdict"] == "inconclusive (noise)"

@@ -7,7 +7,8 @@ is the revision's tree exported with `git archive` into a temporary folder (the 
 its .git are not touched); each side runs its own `bench.py`, with a folder on PYTHONPATH that maps
 `googlenet_bench` to that side's tree (older trees, from before the one namespace, import `harness`
 from their own folder and ignore it). The figure per run is its fastest timed epoch's ms/step (other
-load only ever slows a step). The verdict is googlenet_bench.harness.measure.timing.ab_verdict's.
+load only ever slows a step), and its process CPU time per step; `decide` says which gives the verdict
+(googlenet_bench.harness.measure.timing.ab_verdict).
 """
 from __future__ import annotations
 
@@ -133,6 +134,25 @@ def timed_run(side: Side, suite: str, backend: str, results: Path, log: Path) ->
             "other_cores_max": max(loads) if loads else None, "wall_s": round(time.perf_counter() - started, 1)}
 
 
+WALL = "wall ms/step"
+CPU = "process CPU ms/step (wall time inconclusive: other processes took the cores)"
+
+
+def decide(runs: list[dict]) -> dict:
+    """The verdict on wall ms/step; where that is inconclusive, on the process's CPU time per step, which
+    a process does not accrue while other processes hold the cores (on a quiet machine wall time also
+    catches what CPU time cannot, e.g. lost parallelism). Says which figure decided."""
+    def sides(key):
+        return [[run.get(key) for run in runs if run["side"] == side] for side in ("base", "new")]
+
+    result = {**ab_verdict(*sides("ms_per_step")), "figure": WALL}
+    base_cpu, new_cpu = sides("cpu_ms_per_step")
+    if result["verdict"] == "inconclusive (noise)" and None not in base_cpu + new_cpu:
+        wall = {key: result[key] for key in ("ratio", "ci", "verdict")}
+        result = {**ab_verdict(base_cpu, new_cpu), "figure": CPU, "wall": wall}
+    return result
+
+
 @dataclass
 class Sitting:
     base_rev: str
@@ -167,8 +187,7 @@ def run_sitting(sitting: Sitting, stream=sys.stderr) -> dict:
                 print(f"  ab run {n:2d} {name:<4} {run['ms_per_step']:8.2f} ms/step (fastest of "
                       f"{run['timed_epochs']} timed epochs; {run['wall_s']:.0f} s)", file=stream, flush=True)
             if round_index + 1 >= sitting.rounds:
-                result = ab_verdict([r["ms_per_step"] for r in runs if r["side"] == "base"],
-                                    [r["ms_per_step"] for r in runs if r["side"] == "new"])
+                result = decide(runs)
                 if result["verdict"] != "inconclusive (noise)":
                     break
     except BenchError:

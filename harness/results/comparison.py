@@ -66,10 +66,11 @@ def summary_line(comparison: dict) -> str:
     low, high = comparison["ci"]
     dirty = " (uncommitted changes)" if comparison["new"].get("dirty") else ""
     new = (comparison["new"].get("commit") or "the current tree")[:12] + dirty
-    return (f"speed A/B {comparison['suite']} on {comparison['backend']}: new {new} ms/step x{comparison['ratio']:.3f} "
+    return (f"speed A/B {comparison['suite']} on {comparison['backend']}: new {new} x{comparison['ratio']:.3f} "
             f"of base {comparison['base']['rev']} ({comparison['base']['commit'][:12]}), "
             f"{comparison.get('confidence', 0.95):.0%} interval x{low:.3f}..x{high:.3f}, "
-            f"{counts['base']}+{counts['new']} runs alternated: {comparison['verdict']}")
+            f"{counts['base']}+{counts['new']} runs alternated, on {comparison.get('figure', 'wall ms/step')}: "
+            f"{comparison['verdict']}")
 
 
 def run_lines(comparison: dict) -> list[str]:

@@ -9,8 +9,8 @@ and `knob` (one commit on top that sets the knob's default: ab --base HEAD^1), a
 bench.py with this interpreter. The shared training lock (/work/locks/train.lock, --lock) is taken for one
 sitting at a time, so others can train between sittings. Prints one line per sitting, then the counts
 and the sittings' wall times; the comparison records stay in --out/records. Each line also gives the
-verdict the same runs would get from their process CPU time per step (`cpu`), the candidate figure for
-a machine where other processes take the cores. `--rescore` prints the counts of a finished sitting's
+verdict the same runs get from their process CPU time per step (`cpu`) and the one this tree's
+`bench.py ab` gives them (`decided`: wall time, else CPU time where wall time is inconclusive). `--rescore` prints the counts of a finished sitting's
 records again, running nothing.
 """
 from __future__ import annotations
@@ -78,10 +78,18 @@ def cpu_verdict(record: dict) -> str:
     return f"{result['verdict']} x{result['ratio']:.3f} [{result['ci'][0]:.3f}, {result['ci'][1]:.3f}]"
 
 
+def decided(record: dict) -> str:
+    """This tree's verdict on the sitting's runs (bench.py ab's `decide`: wall time, else CPU time)."""
+    from googlenet_bench.harness.measure.ab import CPU, decide
+
+    result = decide(record["runs"])
+    return f"{result['verdict']}{' (on cpu)' if result['figure'] == CPU else ''}"
+
+
 def line(name: str, number: int, record: dict) -> str:
-    return (f"{name:<9} #{number:2d} {record['verdict']:<22} x{record['ratio']:.3f} "
+    return (f"{name:<9} #{number:2d} wall: {record['verdict']:<22} x{record['ratio']:.3f} "
             f"[{record['ci'][0]:.3f}, {record['ci'][1]:.3f}] {len(record['runs'])} runs {record['wall_s']:.0f} s; "
-            f"cpu: {cpu_verdict(record)}")
+            f"cpu: {cpu_verdict(record)}; decided: {decided(record)}")
 
 
 def counts(seen: dict) -> None:
@@ -90,8 +98,10 @@ def counts(seen: dict) -> None:
             continue
         walls = [s["wall_s"] for s in sittings]
         cpu = Counter(cpu_verdict(s).split(" x")[0] for s in sittings)
+        both = Counter(decided(s).split(" (")[0] for s in sittings)
         print(f"{name}: " + ", ".join(f"{v} {n}" for v, n in sorted(Counter(s["verdict"] for s in sittings).items()))
-              + f" (cpu: {', '.join(f'{v} {n}' for v, n in sorted(cpu.items()))}); of {len(sittings)} sittings; "
+              + f" (cpu: {', '.join(f'{v} {n}' for v, n in sorted(cpu.items()))}; decided: "
+              f"{', '.join(f'{v} {n}' for v, n in sorted(both.items()))}); of {len(sittings)} sittings; "
               f"median ratio x{statistics.median(s['ratio'] for s in sittings):.3f}; wall s median "
               f"{statistics.median(walls):.0f}, max {max(walls):.0f}")
 
