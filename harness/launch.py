@@ -122,7 +122,7 @@ class MsrunLauncher:
     def processes(self, worker_argv: list[str], launch: LaunchRequest, log_dir: Path) -> list[ProcessSpec]:
         ranks, node = launch.ranks, launch.node
         if launch.rank_table:
-            raise BenchError("--rank-table is for backends that start ranks from a rank table (ascend); "
+            raise BenchError("--rank-table is for backends whose launcher starts ranks from a rank table; "
                              "this backend starts them with msrun: leave --rank-table out")
         if node.nodes > 1 and not node.master_addr:
             # msrun starts a scheduler on each node whose master address is local: each would wait alone.
