@@ -34,3 +34,16 @@ def test_no_dropout_is_applied_in_eval_or_train():
     x = ms.Tensor(np.ones((2, 3, 32, 32), np.float32))
     assert not any("dropout" in name.lower() for name, _ in net.cells_and_names())
     np.testing.assert_allclose(net(x).asnumpy(), net(x).asnumpy(), rtol=1e-5)
+
+
+def test_cifar10_weight_decay_reaches_59_of_the_173_parameters_as_the_zoos_does():
+    """MindSpore's default decay filter skips BatchNorm gamma and beta: conv weights, the dense weight and bias decay."""
+    import numpy as np
+
+    from googlenet_bench.harness.suites import load_suite
+    from googlenet_bench.harness.training.builder import build_optimizer
+    from googlenet_bench.model import GoogleNet
+
+    net = GoogleNet(num_classes=10)
+    optimizer = build_optimizer(load_suite("cifar10-full"), net, np.full(4, 0.1, np.float32))
+    assert len(net.trainable_params()) == 173 and sum(optimizer.decay_flags) == 59
