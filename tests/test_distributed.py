@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 def test_two_ranks_train_in_sync_on_different_data_and_write_one_record(tmp_path):
     result = subprocess.run([sys.executable, str(PROJECT_ROOT / "bench.py"), "--ranks", "2", *SHORT_DIGITS,
-                             "--results", str(tmp_path)], capture_output=True, text=True, timeout=600)
+                             "--keep-checkpoints", "--results", str(tmp_path)], capture_output=True, text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     records = list(tmp_path.glob("*.json"))
     assert len(records) == 1
@@ -33,7 +34,7 @@ def test_two_ranks_train_in_sync_on_different_data_and_write_one_record(tmp_path
     assert figures["launch"]["launcher"] == "msrun" and "--worker_num=2" in figures["launch"]["commands"][0]
     run_dir = tmp_path / record["run_id"]
     assert (run_dir / "logs" / "worker_0.log").exists() and (run_dir / "logs" / "worker_1.log").exists()
-    # Only rank 0 saves checkpoints.
+    # Only rank 0 saves checkpoints (kept: a success removes them otherwise).
     assert len(list((run_dir / "checkpoints").glob("*.ckpt"))) >= 1
     assert "cpu x2" in result.stdout
 

@@ -166,10 +166,14 @@ class EvalEvery(Callback):
         if epoch % self.every or self.timer.diverged is not None or interrupts.pending():  # stopping: no evaluation
             return
         start = time.perf_counter()
-        result = score(predictor_of(self.net), self.dataset, self.num_classes)
-        self.net.set_train(True)
-        seconds = time.perf_counter() - start
-        self.eval_s += seconds
+        try:
+            result = score(predictor_of(self.net), self.dataset, self.num_classes)
+        except interrupts.Interrupted:  # a signal mid-evaluation: no point; the stop saves this epoch's end
+            return
+        finally:
+            self.net.set_train(True)
+            seconds = time.perf_counter() - start
+            self.eval_s += seconds
         point = EvalPoint(epoch, round(self.clock_offset_s + sum(e.seconds for e in self.timer.epochs), 2),
                           result.top1)
         self.points.append(point)
