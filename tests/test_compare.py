@@ -164,3 +164,13 @@ def test_cli_says_unlike_plainly_and_errors_in_one_line(tmp_path):
 def test_reference_file_is_package_data_read_by_path():
     assert ZOO_REFERENCE == Path(__import__("googlenet_bench.harness.reporting", fromlist=["compare"]).__file__).parent / "reference" / "zoo_published.yaml"
     assert ZOO_REFERENCE.is_file()
+
+
+def test_compare_with_the_zoo_prints_each_runs_deviations_from_the_zoo(tmp_path):
+    deviating = write_record(tmp_path / "a.json", make_record(**{"figures.recipe": {"deviations": ["AMP O0: the zoo trains at O2"]}}))
+    matching = write_record(tmp_path / "b.json", make_record(**{"figures.recipe": {"deviations": []}}))
+    result = bench("compare", deviating, matching, "--reference", "zoo", "--format", "plain")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "run 1: deviations from the zoo: AMP O0: the zoo trains at O2" in lines
+    assert "run 2: deviations from the zoo: none: matches the zoo" in lines

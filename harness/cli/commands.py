@@ -66,6 +66,11 @@ def cmd_compare(argv: list[str]) -> int:
     records = [read_record(path) for path in args.records]
     reference = load_zoo_reference() if args.reference == "zoo" else None
     print(render(compare(records, args.records, reference), args.format))
+    if reference is not None and args.format not in ("json", "csv"):
+        from googlenet_bench.harness.reporting.report import deviations_line
+
+        for number, record in enumerate(records, start=1):
+            print(f"run {number}: {deviations_line(record) or 'deviations from the zoo: not recorded (an older record)'}")
     return 0
 
 

@@ -143,9 +143,9 @@ def run_summary(record: dict) -> str:
                          f"{latency} ({agree})")
             lines.extend(f"  {line}" for line in scenario_lines(entry))
     lines.extend(_rehearsal_lines(record))
-    recipe = figures.get("recipe") or {}
-    if "deviations" in recipe:
-        lines.append("deviations from the zoo: " + ("; ".join(recipe["deviations"]) or "none: matches the zoo"))
+    deviations = deviations_line(record)
+    if deviations:
+        lines.append(deviations)
     cell = figures.get("trained_cell")
     if cell:
         scale = f", sens {cell['sens']:g}" if cell.get("sens") not in (None, 1.0) else ""
@@ -225,3 +225,11 @@ def scenario_lines(entry: dict) -> list[str]:
     if entry.get("runtime_settings"):
         lines.append("runtime: " + ", ".join(f"{k}={v}" for k, v in entry["runtime_settings"].items()))
     return lines
+
+
+def deviations_line(record: dict) -> str | None:
+    """"deviations from the zoo: ...", or that the run matches it; None for a record made before they were listed."""
+    recipe = record["figures"].get("recipe") or {}
+    if "deviations" not in recipe:
+        return None
+    return "deviations from the zoo: " + ("; ".join(recipe["deviations"]) or "none: matches the zoo")
