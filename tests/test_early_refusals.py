@@ -18,7 +18,7 @@ def one_line_exit_2(result, message: str) -> None:
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("args, message", [
-    (("--rank-table", "{tmp}/table.json"), "--rank-table is for backends that start ranks from a rank table"),
+    (("--rank-table", "{tmp}/table.json"), "--rank-table is for backends whose launcher starts ranks from a rank table"),
     (("--rehearse",), "--rehearse runs another backend's recipe on cpu's device, but backend 'cpu' runs there"),
     (("--ranks", "1", "--nodes", "2", "--master-addr", "127.0.0.1"), "--ranks 1 is fewer than --nodes 2"),
     (("--ranks", "2", "--nodes", "2", "--master-addr", "no.such.host.invalid", "--master-port", "29999"),

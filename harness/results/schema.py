@@ -74,6 +74,7 @@ FIGURES = Fields({
                                required=("from_epoch", "from_checkpoint"))),
     "launch": nullable(Fields({"ranks": COUNT})),
     "rehearsal": nullable(Fields({"host": TEXT, "notes": list_of(TEXT)}, required=("host", "notes"))),
+    "recipe": nullable(Fields({"deviations": list_of(TEXT)})),
     "trained_cell": nullable(Fields({"cell": TEXT, "sens": nullable(NUMBER), "optimizer_loss_scale": nullable(NUMBER),
                                      "jit_level": nullable(TEXT)}, required=("cell",))),
     "ranks": nullable(Fields({"parameters_identical": FLAG, "ms_per_step_per_rank": list_of(SPEED),
