@@ -35,3 +35,12 @@ def write_record(path: Path, record: dict) -> Path:
 def bench(*args, env: dict | None = None):
     """`python bench.py ARGS` in a subprocess, as a user or CI runs it; CI is empty (speed gate on by default) unless `env` sets it."""
     return run_bench(*map(str, args), timeout=60, env={"CI": "", **(env or {})})
+
+
+def inner_paths(value, prefix=()) -> list[tuple]:
+    """Every path into a document, containers and leaves, through mappings and lists."""
+    paths = [prefix] if prefix else []
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        paths += inner_paths(child, (*prefix, key))
+    return paths

@@ -20,6 +20,7 @@ from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.results.events import LOG_PREFIX, read_event_log
 from googlenet_bench.harness.results.record import SCHEMA_VERSION, read_record
 from googlenet_bench.harness.suites import SCHEMA, load_suite, parse_override
+from record_fixtures import inner_paths
 
 EXAMPLES = 200
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -373,15 +374,6 @@ def full_record() -> dict:
 
 
 FULL_RECORD = full_record()
-
-
-def inner_paths(value, prefix=()) -> list[tuple]:
-    """Every path into a document, containers and leaves, through mappings and lists."""
-    paths = [prefix] if prefix else []
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in children:
-        paths += inner_paths(child, (*prefix, key))
-    return paths
 
 
 RECORD_PATHS = inner_paths(FULL_RECORD)

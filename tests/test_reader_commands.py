@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from googlenet_bench.harness.cli.main import main
+from record_fixtures import inner_paths
 
 DATA = Path(__file__).resolve().parent / "data"
 REAL = json.loads((DATA / "digits-cpu-full-record.json").read_text(encoding="utf-8"))  # a real run of 2026-12-04
@@ -40,14 +41,6 @@ def full_record() -> dict:
 
 
 FULL = full_record()
-
-
-def inner_paths(value, prefix=()) -> list[tuple]:
-    paths = [prefix] if prefix else []
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in children:
-        paths += inner_paths(child, (*prefix, key))
-    return paths
 
 
 # The reader-facing part of the record: config keys are checked against the suite schema (test_properties).
