@@ -28,6 +28,7 @@ import yaml
 
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.measure.timing import ab_verdict
+from googlenet_bench.harness.results.figures import other_load
 from googlenet_bench.harness.results.record import PROJECT_ROOT
 
 # A short run: 4 epochs of 8 steps, the first (compile) untimed; about 20 s a run on this project's
@@ -126,12 +127,11 @@ def timed_run(side: Side, suite: str, backend: str, results: Path, log: Path) ->
     if record.get("status") != "success" or not ms:
         raise BenchError(f"ab: a {side.name} run ended {record.get('status')!r} without ms/step; its log: {log}")
     cpu = [v for v in (train.get("cpu_ms_per_step_per_epoch") or [])[1:] if isinstance(v, (int, float))]
-    loads = [entry.get("other_cores") for entry in train.get("other_load_per_epoch") or []
-             if isinstance(entry, dict) and isinstance(entry.get("other_cores"), (int, float))]
+    busy = other_load(record)
     spread = train.get("ms_per_step_spread") or {}
     return {"side": side.name, "ms_per_step": ms, "ms_per_step_median": train.get("ms_per_step_median"),
             "cpu_ms_per_step": min(cpu) if cpu else None, "timed_epochs": train.get("timed_epochs"), "stability": spread.get("stability"),
-            "other_cores_max": max(loads) if loads else None, "wall_s": round(time.perf_counter() - started, 1)}
+            "other_cores_max": busy[1] if busy else None, "wall_s": round(time.perf_counter() - started, 1)}
 
 
 WALL = "wall ms/step"

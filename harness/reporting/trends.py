@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from googlenet_bench.harness.reporting.charts import Line, Point
-from googlenet_bench.harness.results.figures import headline, trained_epochs
+from googlenet_bench.harness.results.figures import headline, other_load, trained_epochs
 
 IGNORED = {"name", "description", "data", "ckpt_every_epochs", "ckpt_keep", "min_top1", "export_formats",
            "export_batch_size", "epochs"}  # epochs: the epochs trained (a run stopped at its target trained fewer)
@@ -183,15 +183,13 @@ def chart_lines(trend: Trends, title: str) -> list[Line]:
     return result
 
 
-def other_load(record: dict) -> str:
+def other_load_shown(record: dict) -> str:
     """Other processes' load during the timed epochs (median, in cores), as the run measured it."""
-    loads = (record["figures"].get("train") or {}).get("other_load_per_epoch")
-    cores = sorted(load["other_cores"] for load in (loads if isinstance(loads, list) else [])[1:]
-                   if isinstance(load, dict) and isinstance(load.get("other_cores"), (int, float)))
-    return f"{cores[(len(cores) - 1) // 2]:.2f} cores" if cores else "not measured"
+    busy = other_load(record)
+    return f"{busy[0]:.2f} cores" if busy else "not measured"
 
 
 def _tooltip(record: dict, title: str, value) -> str:
     shown = "none" if value is None else f"{value:,.2f}"
     return (f"{record.get('run_id')} at {commit_of(record)}: {record.get('status')}, {title} {shown}, "
-            f"stability {stability(record)}, other load {other_load(record)}")
+            f"stability {stability(record)}, other load {other_load_shown(record)}")

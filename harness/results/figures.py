@@ -111,10 +111,17 @@ def _reference_ms(record: dict) -> float | None:
     return (_train(record).get("calibration") or {}).get("ms_median")
 
 
+def other_load(record: dict) -> tuple[float, float] | None:
+    """Other processes' load over the timed epochs (the first, compiling epoch left out where others
+    exist) as (median, max) in cores; None where the run sampled none."""
+    per_epoch = [load.get("other_cores") for load in _train(record).get("other_load_per_epoch") or []]
+    cores = sorted(c for c in per_epoch[1:] or per_epoch if c is not None)
+    return (cores[(len(cores) - 1) // 2], cores[-1]) if cores else None
+
+
 def _other_cores(record: dict) -> float | None:
-    loads = _train(record).get("other_load_per_epoch") or []
-    cores = sorted(c for c in (load.get("other_cores") for load in loads[1:] or loads) if c is not None)
-    return cores[(len(cores) - 1) // 2] if cores else None
+    load = other_load(record)
+    return None if load is None else load[0]
 
 
 def machine_state_differs(new: dict, baseline: dict) -> str | None:
@@ -181,10 +188,8 @@ def speed_stability(record: dict) -> tuple[str, str] | None:
         return None
     spread = train.get("ms_per_step_spread") or {}
     timed = train.get("timed_epochs", spread.get("samples"))
-    loads = [entry["other_cores"] for entry in train.get("other_load_per_epoch") or []
-             if entry.get("other_cores") is not None]
-    load = (f"; other processes used up to {max(loads):.2f} cores (median {_other_cores(record):.2f})"
-            if loads else "")
+    busy = other_load(record)
+    load = f"; other processes used up to {busy[1]:.2f} cores (median {busy[0]:.2f})" if busy else ""
     if timed is None or timed < NO_SPREAD_BELOW:
         count = "an unknown number of" if timed is None else str(timed)
         return "no spread", (f"speed: no spread (from {count} timed epoch{'s' * (timed != 1)}; "
