@@ -102,6 +102,11 @@ def bench_predictor(path, file_format, config):
     return None
 
 
+@hookimpl(trylast=True)
+def bench_profiler_activities(config):
+    return ["CPU"]
+
+
 @hookimpl
 def bench_record_metadata(config):
     return {}

@@ -175,6 +175,13 @@ def bench_predictor(path, file_format, config):
     """
 
 
+@hookspec()
+def bench_profiler_activities(config):
+    """What the profile pass (``--profile``) collects: names of ``mindspore.profiler.ProfilerActivity``
+    members. The default is ``["CPU"]``, every operator of a CPU run; a device whose kernels run
+    elsewhere adds its own (``"GPU"``, ``"NPU"``)."""
+
+
 @hookspec(merge=True)
 def bench_record_metadata(config):
     """Extra facts for the results record's ``environment``: a dict. The selected backend

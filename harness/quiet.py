@@ -37,3 +37,23 @@ def _restore(saved: int) -> None:
     sys.stderr.flush()
     os.dup2(saved, 2)
     os.close(saved)
+
+
+@contextlib.contextmanager
+def output_to(path):
+    """Send fd 1 and fd 2 to the file `path` (appended) for the block: MindSpore's profiler prints its
+    progress bars and parser lines there, and they belong beside its files, not on the console."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)

@@ -88,6 +88,7 @@ SCHEMA: dict[str, Field] = {
     "graph_kernel": _field((bool, NONE), None),  # null: the device's choice (the zoo fuses on GPU)
     # The speed drift reference (harness/training/calibration.py): off unless asked for (+20% wall time).
     "drift_reference": _field(bool, False),
+    "profile_steps": _field(int, 10, _positive, "> 0"),  # steps the profile pass (--profile) records
     "corrupt_images": _field(str, "fail", _one_of("fail", "skip")),
     # Time to accuracy: score the eval split every k epochs (null: every epoch when target_top1 is set, else never).
     "eval_every_epochs": _field((int, NONE), None, lambda v: v is None or v > 0, "> 0 or null"),

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-PHASES = ("setup", "data", "train", "eval", "export", "infer", "record")
+PHASES = ("setup", "data", "train", "profile", "eval", "export", "infer", "record")
 ALWAYS = ("setup", "record")
+# Run only when asked for (--profile, or named in --phases): a run without --phases has the others.
+OPT_IN_PHASES = ("profile",)
+DEFAULT_PHASES = tuple(name for name in PHASES if name not in OPT_IN_PHASES)
 # With several ranks, every rank trains; rank 0 alone evaluates, exports and infers.
 MAIN_RANK_ONLY = ("eval", "export", "infer")
 # Export format -> file extension; the one table of formats.

@@ -147,6 +147,7 @@ def _call_every_hook(tmp_path, monkeypatch) -> dict:
         "bench_rehearse": backend.rehearse(recipe, config),
         "bench_dataset_options": backend.dataset_options(config),
         "bench_export_formats": backend.export_formats(config),
+        "bench_profiler_activities": backend.profiler_activities(config),
         "bench_export": exported,
         "bench_predictor": backend.predictor(exported, "ONNX", config)(np.ones((2, 3, 8, 8), np.float32)),
         "bench_record_metadata": backend.record_metadata(config),
@@ -163,6 +164,7 @@ def test_every_hook_is_called_through_the_plugin_manager(tmp_path, monkeypatch):
     assert answers["bench_config_defaults"] == {} and answers["bench_record_metadata"] == {}
     assert answers["bench_launcher"].name == "msrun" and answers["bench_rank_capacity"] >= 1
     assert answers["bench_amp"].level == "O0" and answers["bench_jit_level"] == "O1"
+    assert answers["bench_profiler_activities"] == ["CPU"]
     ran, notes = answers["bench_rehearse"]
     assert ran.amp.loss_scale == "fixed" and ran.export_formats == ("MINDIR",)
     # What the CPU changed (the dynamic loss scale, AIR) and what it does not rehearse (sink, fp16 numbers), one

@@ -156,7 +156,8 @@ def test_a_killed_resume_keeps_the_earlier_record_and_each_attempt_keeps_its_acc
     resumed.send_signal(signal.SIGKILL)
     resumed.wait()
     assert record_path.read_bytes() == before  # killed: the earlier record is intact
-    finished = run_bench("--resume", str(run_dir))  # and the run can still be finished from it
+    # And the run can still be finished from it (keeping its checkpoints, which a success otherwise removes).
+    finished = run_bench("--resume", str(run_dir), "--keep-checkpoints")
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert read_record(record_path)["status"] == "success"
     assert sorted(p.name for p in (run_dir / "attempts").iterdir()) == ["1.json", "2.json"]

@@ -115,8 +115,10 @@ def test_a_run_below_the_suites_min_top1_exits_1_as_below_target(tmp_path):
 @pytest.mark.heavy
 @pytest.mark.slow
 def test_imagenet_trains_with_a_falling_loss_under_its_fixed_loss_scale_of_1024(learnable_imagenet_dir, tmp_path):
+    # 10 epochs of 10 steps: over the first 4 the mean loss is noise under the zoo's augmentation (2.43, 2.53,
+    # 2.49, 2.62 on an AMD EPYC, 2026-12-07); by the 10th it has fallen to 2.03 (docs/rehearsal.md).
     result = run_bench("--suite", "imagenet-full", "--data", str(learnable_imagenet_dir), "--set", "num_classes=10",
-                       "--set", "epochs=4", "--set", "image_size=64", "--set", "batch_size=16",
+                       "--set", "epochs=10", "--set", "image_size=64", "--set", "batch_size=16",
                        "--set", "lr_init=0.01", "--set", "export_formats=[MINDIR]", "--results", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     record = read_record(next(tmp_path.glob("*.json")))

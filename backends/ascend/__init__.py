@@ -89,6 +89,11 @@ def bench_distributed_init(config, rank):
 
 
 @hookimpl
+def bench_profiler_activities(config):
+    return ["CPU", "NPU"]  # the host's operators and the NPU's (CANN's) kernels
+
+
+@hookimpl
 def bench_amp(config):
     return kit.amp_settings(config, auto_level="O2")
 

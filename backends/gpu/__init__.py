@@ -133,6 +133,11 @@ def bench_distributed_init(config, rank):
 
 
 @hookimpl
+def bench_profiler_activities(config):
+    return ["CPU", "GPU"]  # the host's operators and the CUDA kernels
+
+
+@hookimpl
 def bench_amp(config):
     return kit.amp_settings(config, auto_level="O2")
 

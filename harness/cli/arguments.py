@@ -39,7 +39,7 @@ def phase_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise argparse.ArgumentTypeError(f"names no phase ({text!r}): give some of {','.join(PHASES)}, "
-                                         "or leave --phases out for all")
+                                         "or leave --phases out for all but profile")
     return names
 
 

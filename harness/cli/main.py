@@ -10,7 +10,7 @@ from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.cli import commands
 from googlenet_bench.harness.cli.arguments import PORT, OneLineParser, add_grace, non_empty, phase_list, whole_number
 from googlenet_bench.harness.errors import BenchError, RunFailed, did_you_mean
-from googlenet_bench.harness.types import RAN_TO_THE_END
+from googlenet_bench.harness.types import DEFAULT_PHASES, OPT_IN_PHASES, PHASES, RAN_TO_THE_END
 from googlenet_bench.harness.launch import DEFAULT_CLUSTER_TIMEOUT_S
 
 
@@ -28,7 +28,10 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=non_empty,
                         help="data directory (CIFAR-10 binary folder, ImageNet root with train/ and val/)")
     parser.add_argument("--phases", type=phase_list,
-                        help="comma-separated subset of setup,data,train,eval,export,infer,record")
+                        help=f"comma-separated subset of {','.join(PHASES)}; default all but {','.join(OPT_IN_PHASES)}")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the timed training, profile a few more steps (suite key profile_steps) and "
+                             "record where the step time goes, by operator category")
     parser.add_argument("--checkpoint", type=non_empty, help="weights to start from when train is not among the phases")
     parser.add_argument("--model", dest="models", action="append", default=[], type=non_empty,
                         help="an exported .mindir/.onnx file to infer from (repeatable)")
@@ -99,6 +102,8 @@ def run_options(args):
     from googlenet_bench.harness.launch import LaunchRequest, NodeSpec
     from googlenet_bench.harness.lifecycle.options import RunOptions
 
+    if args.profile:  # the ranks get it back as --phases
+        args.phases = [*(args.phases or DEFAULT_PHASES), *([] if "profile" in (args.phases or ()) else ["profile"])]
     if args.node_rank >= args.nodes:
         raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
     if args.ranks < args.nodes:

@@ -3,6 +3,7 @@ phases share, returning the figures it measured. A result that is not valid adds
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from pathlib import Path
 
@@ -97,6 +98,19 @@ def data(plan: Plan, state: RunState) -> dict:
     splits = {"train": state.train_split, "eval": state.eval_split}
     return {"data": {**{name: split.source if split else None for name, split in splits.items()},
                      "skipped_corrupt": {name: split.skipped for name, split in splits.items() if split}}}
+
+
+def profile(plan: Plan, state: RunState) -> dict:
+    """The profile pass (--profile): more steps under MindSpore's profiler, after the timed ones; every rank
+    takes part (their all-reduce), each keeps its trace, and the record holds rank 0's breakdown."""
+    from googlenet_bench.harness.measure.profile import profile_pass
+
+    print(f"profiling {plan.config['profile_steps']} more steps (not timed for ms/step)", file=sys.stderr)
+    figures = profile_pass(state.training, state.train_split.dataset, plan.config["profile_steps"],
+                           plan.run_dir / "profile" / f"rank{plan.rank.rank}",
+                           plan.device.profiler_activities(plan.config),
+                           (state.train_figures or {}).get("ms_per_step_median"))
+    return {"profile": figures}
 
 
 def evaluate(plan: Plan, state: RunState) -> dict:

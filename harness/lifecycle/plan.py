@@ -20,7 +20,7 @@ from googlenet_bench.harness.lifecycle.preflight import (check_free_space, check
                                                          check_rank_capacity, export_formats, resume_point, writable)
 from googlenet_bench.harness.measure.machine_profile import CONSERVATIVE_ISA, SpeedSettings, extra_work_per_step, speed_settings
 from googlenet_bench.harness.plugins import Backend, Backends
-from googlenet_bench.harness.types import ALWAYS, PHASES, RankInfo, Recipe, Rehearsal
+from googlenet_bench.harness.types import ALWAYS, DEFAULT_PHASES, PHASES, RankInfo, Recipe, Rehearsal
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,16 @@ class Plan:
 
 def parse_phases(names) -> tuple[str, ...]:
     if names is None:
-        return PHASES
+        return DEFAULT_PHASES
     wanted = [name.strip() for name in names if name.strip()]
     if not wanted:
         raise BenchError(f"--phases is empty: give a comma-separated subset of {','.join(PHASES)}")
     unknown = [name for name in wanted if name not in PHASES]
     if unknown:
         raise BenchError(f"--phases: unknown phase {unknown[0]!r}; choose from {','.join(PHASES)}")
+    if "profile" in wanted and "train" not in wanted:
+        raise BenchError("--phases profile needs train: the profile pass runs after the timed training "
+                         "(add train, or use --profile)")
     if any(name in wanted for name in ("train", "eval", "infer")):
         wanted.append("data")  # implied: they all read the data set
     return tuple(name for name in PHASES if name in wanted or name in ALWAYS)

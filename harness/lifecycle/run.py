@@ -30,7 +30,8 @@ def _phase(name: str):
         from googlenet_bench.harness.lifecycle.train_phase import train
 
         return train
-    return {"setup": phase_functions.setup, "data": phase_functions.data, "eval": phase_functions.evaluate,
+    return {"setup": phase_functions.setup, "data": phase_functions.data, "profile": phase_functions.profile,
+            "eval": phase_functions.evaluate,
             "export": phase_functions.export, "infer": phase_functions.infer}[name]
 
 

@@ -27,6 +27,7 @@ class RunState:
     net: object = None  # what eval, export and infer use: fp32, as the zoo's eval.py builds it
     training_net: object = None  # the network as AMP trained it, when that was not fp32
     train_figures: dict | None = None  # the train phase's figures["train"]
+    training: object = None  # the train phase's Training (its Model and optimizer), for the profile pass
     dataset_options: object = None
     device_context: dict = field(default_factory=dict)
     survey: object = None

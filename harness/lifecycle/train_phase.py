@@ -90,7 +90,7 @@ def train(plan: Plan, state: RunState) -> dict:
                                   "corrupt_checkpoints_skipped": list(plan.resume.skipped)}
         if stop.saved is not None:  # stopped by a signal: the checkpoint to resume from
             figures["checkpoint"] = {"path": str(stop.saved), "mb": mb(stop.saved), "at_step": stop.at_step}
-    state.train_figures = figures["train"]
+    state.train_figures, state.training = figures["train"], training
     digest, ms_per_step = parameters_digest(state.net), figures["train"].get("ms_per_step_median")
     state.rank_report.update(parameters_sha256=digest, ms_per_step_median=ms_per_step, startup_s=startup_s,
                              train_started_at=started_at)

@@ -142,6 +142,7 @@ def run_summary(record: dict) -> str:
             lines.append(f"infer {file_format}: top-1 {percent(entry['top1'])} over {entry['images']:,} images, "
                          f"{latency} ({agree})")
             lines.extend(f"  {line}" for line in scenario_lines(entry))
+    lines.extend(profile_lines(figures.get("profile")))
     lines.extend(_rehearsal_lines(record))
     deviations = deviations_line(record)
     if deviations:
@@ -159,6 +160,25 @@ def run_summary(record: dict) -> str:
     if resumed:
         lines.append(f"resumed from epoch {resumed['from_epoch']} ({resumed['from_checkpoint']})")
     return "\n".join(lines)
+
+
+def profile_lines(profile: dict | None) -> list[str]:
+    """The profile pass: where a profiled step's time went, by category, and the top operators."""
+    if not profile:
+        return []
+    slower = f", x{profile['slowdown_vs_timed']:.2f} the timed steps' median" if profile.get("slowdown_vs_timed") else ""
+    lines = [f"profile: {profile['steps']} profiled steps at {profile['ms_per_step']:.1f} ms/step{slower} "
+             f"(not used for ms/step); trace in {profile.get('trace_dir', MISSING)}"]
+    if profile.get("note"):
+        return lines + [f"  {profile['note']}"]
+    categories = [c for c in profile.get("by_category", []) if c["ms_per_step"] > 0]
+    lines.append("  by category: " + ", ".join(f"{c['category']} {c['ms_per_step']:.1f} ms ({c['share']:.0%})"
+                                               for c in sorted(categories, key=lambda c: -c["ms_per_step"]))
+                 + f"; {profile.get('accounted_share', 0):.0%} of the step accounted for"
+                 + (f" (between steps: {profile['between_steps_ms']:.1f} ms)" if "between_steps_ms" in profile else ""))
+    lines.append("  top operators: " + ", ".join(f"{o['op_type']} {o['ms_per_step']:.1f} ms ({o['share']:.0%})"
+                                                 for o in profile.get("top_operators", [])))
+    return lines
 
 
 def _rehearsal_lines(record: dict) -> list[str]:

@@ -57,8 +57,17 @@ _TRAIN = Fields({
     "ms_per_step_spread": nullable(Fields({"samples": COUNT, "iqr_over_median": nullable(NON_NEGATIVE),
                                            "stability": one_of("stable", "unstable", "unknown"), "advice": TEXT})),
 }, required=("steps",))
+_PROFILE_SHARE = {"ms_per_step": NON_NEGATIVE, "share": NON_NEGATIVE}
+_PROFILE = Fields({
+    "steps": COUNT, "ms_per_step": NON_NEGATIVE, "slowdown_vs_timed": nullable(POSITIVE),
+    "accounted_share": NON_NEGATIVE, "between_steps_ms": NON_NEGATIVE, "trace_dir": TEXT, "note": TEXT,
+    "by_category": list_of(Fields({"category": TEXT, **_PROFILE_SHARE}, required=("category", "ms_per_step", "share"))),
+    "top_operators": list_of(Fields({"op_type": TEXT, "category": TEXT, **_PROFILE_SHARE},
+                                    required=("op_type", "category", "ms_per_step", "share"))),
+}, required=("steps", "ms_per_step"))
 FIGURES = Fields({
     "parameters": nullable(COUNT),
+    "profile": nullable(_PROFILE),
     "total_s": SECONDS,
     "train": nullable(_TRAIN),
     "eval": nullable(Fields({"top1": nullable(FRACTION), "top5": nullable(FRACTION), "images": nullable(COUNT)})),
