@@ -103,3 +103,17 @@ def test_a_profiled_run_records_where_the_step_goes_and_keeps_the_trained_networ
 
     shown = run_bench("report", str(path))
     assert "profile: 3 profiled steps" in shown.stdout and "top operators: " in shown.stdout, shown.stdout
+
+
+@pytest.mark.slow
+def test_a_two_rank_profile_records_the_all_reduce_share(tmp_path):
+    results = tmp_path / "results"
+    result = run_bench(*SHORT_DIGITS, "--ranks", "2", "--set", "profile_steps=3", "--phases", "train", "--profile",
+                       "--results", str(results))
+    assert result.returncode == 0, result.stderr[-3000:]
+    [path] = results.glob("*.json")
+    record = json.loads(path.read_text())
+    by_category = {c["category"]: c for c in record["figures"]["profile"]["by_category"]}
+    assert by_category["communication"]["ms_per_step"] > 0 and by_category["communication"]["share"] > 0
+    for rank in (0, 1):  # every rank took part in the profiled all-reduces, and kept its trace
+        assert list((path.parent / record["run_id"] / "profile" / f"rank{rank}").rglob("cpu_op_type_info_*.csv"))
