@@ -140,8 +140,9 @@ def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
     import mindspore as ms
     import mindspore.nn as nn
 
-    from googlenet_bench.harness.plugins import Backends, RankInfo
+    from googlenet_bench.harness.plugins import Backends
     from googlenet_bench.harness.suites import load_suite
+    from googlenet_bench.harness.types import RankInfo
     from googlenet_bench.harness.training.builder import build_loss, build_optimizer
     from googlenet_bench.model import GoogleNet, count_parameters
 
