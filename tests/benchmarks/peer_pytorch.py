@@ -127,7 +127,18 @@ def torch_profile(step, steps: int, out: str | None) -> dict:
         table[name] = table.get(name, 0.0) + event.self_cpu_time_total / 1000.0
     if out:
         prof.export_chrome_trace(str(Path(out) / "trace.json"))
-    return {"table": table, "steps": steps, "ms_per_step": step_ms}
+    return {"table": table, "steps": steps, "ms_per_step": step_ms, "idle_ms": idle_ms(prof.events())}
+
+
+def idle_ms(events) -> float:
+    """Milliseconds, from the first op to the last, in which no op ran (Python and autograd between ops),
+    as the profile pass measures MindSpore's from its timeline."""
+    spans = sorted((event.time_range.start, event.time_range.end) for event in events if event.cpu_parent is None)
+    idle_us, reach = 0.0, spans[0][1]
+    for start, end in spans[1:]:
+        idle_us += max(0.0, start - reach)
+        reach = max(reach, end)
+    return idle_us / 1000.0
 
 
 def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
@@ -169,7 +180,7 @@ def mindspore_profile(step, steps: int, out: str | None) -> dict:
     in `out` or a temporary directory."""
     from mindspore.profiler import Profiler, ProfilerActivity
 
-    from googlenet_bench.harness.measure.profile import breakdown, operator_table
+    from googlenet_bench.harness.measure.profile import breakdown, idle_between_operators, operator_table
     from googlenet_bench.harness.quiet import output_to
 
     with tempfile.TemporaryDirectory(prefix="peer-profile-") as scratch:
@@ -184,12 +195,12 @@ def mindspore_profile(step, steps: int, out: str | None) -> dict:
             step_ms = (time.perf_counter() - began) * 1000.0 / steps
             profiler.stop()
             profiler.analyse()
-        found = operator_table(trace_dir)
+        found, idle = operator_table(trace_dir), idle_between_operators(trace_dir)
     if found is None:
         raise SystemExit("mindspore.Profiler wrote no operator table (see --out DIR)")
     table, _ = found
-    return {"table": table, "steps": steps, "ms_per_step": step_ms,
-            "breakdown": breakdown(table, steps, step_ms, 0.0)}
+    return {"table": table, "steps": steps, "ms_per_step": step_ms, "idle_ms": idle,
+            "breakdown": breakdown(table, steps, step_ms, idle)}
 
 
 MS_SETTINGS = {
@@ -330,7 +341,8 @@ def profile_sitting(image_size: int, steps: int, ms_settings: list[str], torch_s
             worker.close()
         profile = answer["profile"]
         if "breakdown" not in profile:
-            profile["breakdown"] = torch_breakdown(profile["table"], profile["steps"], profile["ms_per_step"])
+            profile["breakdown"] = torch_breakdown(profile["table"], profile["steps"], profile["ms_per_step"],
+                                                   profile["idle_ms"])
         sides[name] = {"framework": worker.hello["ready"], "unprofiled_ms": statistics.median(answer["ms"]),
                        **profile}
     return {"image_size": image_size, "batch": batch, "steps": steps, "sides": sides}
@@ -346,13 +358,14 @@ def torch_category_of(op: str) -> str:
                 OTHER_OPERATORS)
 
 
-def torch_breakdown(table: dict[str, float], steps: int, step_ms: float) -> dict:
+def torch_breakdown(table: dict[str, float], steps: int, step_ms: float, idle_ms: float) -> dict:
     """PyTorch's ops in the shape of the profile pass's breakdown(), by TORCH_CATEGORY_RULES."""
-    from googlenet_bench.harness.measure.profile import CATEGORIES, TOP_OPERATORS
+    from googlenet_bench.harness.measure.profile import CATEGORIES, NO_OPERATOR, TOP_OPERATORS
 
     per_category = dict.fromkeys(CATEGORIES, 0.0)
     for op, total_ms in table.items():
         per_category[torch_category_of(op)] += total_ms / steps
+    per_category[NO_OPERATOR] = idle_ms / steps
     top = sorted(table.items(), key=lambda item: -item[1])[:TOP_OPERATORS]
     return {"by_category": [{"category": name, "ms_per_step": round(ms, 3), "share": round(ms / step_ms, 4)}
                             for name, ms in per_category.items()],
@@ -363,16 +376,13 @@ def torch_breakdown(table: dict[str, float], steps: int, step_ms: float) -> dict
 
 def profile_report(result: dict) -> list[str]:
     """Both breakdowns side by side, the categories behind the gap, and each side's top operators."""
-    from googlenet_bench.harness.measure.profile import BETWEEN_STEPS
-
     ms_side, pt_side = result["sides"]["mindspore"], result["sides"]["torch"]
     ms_step, pt_step = ms_side["ms_per_step"], pt_side["ms_per_step"]
     gap = ms_step - pt_step
-    rows = {name: [entry["ms_per_step"] for entry in (ms_cat, pt_cat)]
-            for ms_cat, pt_cat in zip(ms_side["breakdown"]["by_category"], pt_side["breakdown"]["by_category"])
-            for name in [ms_cat["category"]] if name != BETWEEN_STEPS}
+    rows = {ms_cat["category"]: [ms_cat["ms_per_step"], pt_cat["ms_per_step"]]
+            for ms_cat, pt_cat in zip(ms_side["breakdown"]["by_category"], pt_side["breakdown"]["by_category"])}
     accounted = [sum(values) for values in zip(*rows.values())]
-    rows["in no operator (host, framework)"] = [ms_step - accounted[0], pt_step - accounted[1]]
+    rows["unaccounted (step - the rows above)"] = [ms_step - accounted[0], pt_step - accounted[1]]
     lines = [f"{result['image_size']} px, batch {result['batch']}, {result['steps']} profiled steps: "
              f"{ms_side['framework']} against {pt_side['framework']}",
              f"  {'':34s} {'MindSpore':>10s} {'PyTorch':>10s} {'MS/PT':>7s} {'of the gap':>10s}",
@@ -382,10 +392,10 @@ def profile_report(result: dict) -> list[str]:
     for name, (ms, pt) in rows.items():
         if ms or pt:
             ratio = f"{ms / pt:7.2f}" if pt > 0 else f"{'-':>7s}"
-            lines.append(f"  {name:34s} {ms:10.1f} {pt:10.1f} {ratio} {(ms - pt) / gap:10.0%}")
+            lines.append(f"  {name.split(' (')[0]:34s} {ms:10.1f} {pt:10.1f} {ratio} {(ms - pt) / gap:10.0%}")
     behind = sorted(((ms - pt) / gap, name) for name, (ms, pt) in rows.items() if (ms - pt) / gap >= 0.1)
     lines.append(f"  the gap ({gap:+.1f} ms/step) is mostly: "
-                 + (", ".join(f"{name} {share:.0%}" for share, name in reversed(behind)) or "no category over 10%"))
+                 + (", ".join(f"{name.split(' (')[0]} {share:.0%}" for share, name in reversed(behind)) or "no category over 10%"))
     for title, side in (("MindSpore", ms_side), ("PyTorch", pt_side)):
         lines.append(f"  top operators, {title} (ms/step, share of the step):")
         lines += [f"    {entry['op_type']:44s} {entry['ms_per_step']:9.1f} {entry['share']:6.1%}  {entry['category']}"
