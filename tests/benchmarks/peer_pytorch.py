@@ -43,10 +43,12 @@ SHAPES = {32: 64, 224: 32}  # image size -> batch
 NUM_CLASSES = 10
 PARAMETERS = 5_610_154
 PROFILE_STEPS = {32: 5, 224: 3}  # image size -> profiled steps
-# PyTorch op names onto the profile pass's categories (harness/measure/profile.py CATEGORIES), by
-# substring of the name, first match wins; every op run inside torch's own "Optimizer.step#SGD.step" or
-# "Optimizer.zero_grad#..." region (its aten::add_, mul_, zero_ ...) is "optimizer"; any other op
-# (addmm, log_softmax, nll_loss, add_ of gradient sums, empty, copy_ ...) is "other operators".
+# PyTorch ops onto the profile pass's categories (harness/measure/profile.py CATEGORIES): an aten op by
+# substring of its name, first match wins; torch's own "Optimizer.step#SGD.step" and "Optimizer.zero_grad#..."
+# regions are "optimizer"; an op none of these names takes the category of its nearest ancestor that has one
+# (aten::add_ inside Optimizer.step: optimizer; aten::fill_ inside max_pool2d_with_indices_backward:
+# pooling), as a MindSpore kernel's time includes its own helpers; the rest (addmm, log_softmax, nll_loss,
+# the add of gradient sums, autograd's own events ...) is "other operators".
 TORCH_CATEGORY_RULES = (
     ("convolution backward", ("convolution_backward",)),  # aten::convolution_backward, mkldnn_convolution_backward*
     ("convolution forward", ("conv",)),  # aten::conv2d, convolution, _convolution, mkldnn_convolution
@@ -120,10 +122,10 @@ def torch_profile(step, steps: int, out: str | None) -> dict:
         step_ms = (time.perf_counter() - began) * 1000.0 / steps
     table: dict[str, float] = {}
     for event in prof.events():
-        region = event
-        while region is not None and not region.name.startswith(TORCH_OPTIMIZER_REGION):
-            region = region.cpu_parent
-        name = f"[optimizer] {event.name}" if region is not None else event.name
+        owner = event
+        while owner is not None and torch_category_of(owner.name, None) is None:
+            owner = owner.cpu_parent
+        name = event.name if owner in (None, event) else f"{event.name} (in {owner.name})"
         table[name] = table.get(name, 0.0) + event.self_cpu_time_total / 1000.0
     if out:
         prof.export_chrome_trace(str(Path(out) / "trace.json"))
@@ -348,19 +350,21 @@ def profile_sitting(image_size: int, steps: int, ms_settings: list[str], torch_s
     return {"image_size": image_size, "batch": batch, "steps": steps, "sides": sides}
 
 
-def torch_category_of(op: str) -> str:
-    from googlenet_bench.harness.measure.profile import OTHER_OPERATORS
-
-    if op.startswith("[optimizer]"):
+def torch_category_of(op: str, other: str | None = "other operators") -> str | None:
+    """The category of a PyTorch event name (or of the X in "name (in X)"), `other` where none applies."""
+    op = op.split(" (in ", 1)[-1].removesuffix(")") if " (in " in op else op
+    if op.startswith(TORCH_OPTIMIZER_REGION):
         return "optimizer"
     lowered = op.lower()
-    return next((name for name, parts in TORCH_CATEGORY_RULES if any(part in lowered for part in parts)),
-                OTHER_OPERATORS)
+    return next((name for name, parts in TORCH_CATEGORY_RULES
+                 if lowered.startswith("aten::") and any(part in lowered for part in parts)), other)
 
 
 def torch_breakdown(table: dict[str, float], steps: int, step_ms: float, idle_ms: float) -> dict:
     """PyTorch's ops in the shape of the profile pass's breakdown(), by TORCH_CATEGORY_RULES."""
-    from googlenet_bench.harness.measure.profile import CATEGORIES, NO_OPERATOR, TOP_OPERATORS
+    from googlenet_bench.harness.measure.profile import CATEGORIES, NO_OPERATOR, OTHER_OPERATORS, TOP_OPERATORS
+
+    assert torch_category_of("aten::empty") == OTHER_OPERATORS and set(dict(TORCH_CATEGORY_RULES)) <= set(CATEGORIES)
 
     per_category = dict.fromkeys(CATEGORIES, 0.0)
     for op, total_ms in table.items():
