@@ -17,6 +17,13 @@ MindSpore settings to try (see MS_SETTINGS) are passed as `--ms-variant KEY=VALU
 per variant: each runs in its own worker, taking turns with the harness's setting and PyTorch (the
 order reversed every round), and is reported over both, paired turn by turn. `--ms-setting
 KEY=VALUE` changes every MindSpore worker, the harness's included.
+
+`--profile` profiles instead of timing turns: per size, each framework in turn (never both at once)
+warms up, times N steps, then profiles N more (--steps; default 5 at 32 px, 3 at 224 px), MindSpore
+under `mindspore.Profiler` (CPU activity; the harness's profile pass reads its per-type table) and
+PyTorch under `torch.profiler` (self CPU time per op). Both are grouped into the profile pass's
+operator categories and printed side by side (ms/step, MindSpore/PyTorch, each category's share of
+the step-time gap), with each side's top operators. `--out DIR` keeps the profilers' files.
 """
 from __future__ import annotations
 
@@ -35,6 +42,22 @@ PEER_PYTHON = "/usr/bin/python3"
 SHAPES = {32: 64, 224: 32}  # image size -> batch
 NUM_CLASSES = 10
 PARAMETERS = 5_610_154
+PROFILE_STEPS = {32: 5, 224: 3}  # image size -> profiled steps
+# PyTorch ops onto the profile pass's categories (harness/measure/profile.py CATEGORIES): an aten op by
+# substring of its name, first match wins; torch's own "Optimizer.step#SGD.step" and "Optimizer.zero_grad#..."
+# regions are "optimizer"; an op none of these names takes the category of its nearest ancestor that has one
+# (aten::add_ inside Optimizer.step: optimizer; aten::fill_ inside max_pool2d_with_indices_backward:
+# pooling), as a MindSpore kernel's time includes its own helpers; the rest (addmm, log_softmax, nll_loss,
+# the add of gradient sums, autograd's own events ...) is "other operators".
+TORCH_CATEGORY_RULES = (
+    ("convolution backward", ("convolution_backward",)),  # aten::convolution_backward, mkldnn_convolution_backward*
+    ("convolution forward", ("conv",)),  # aten::conv2d, convolution, _convolution, mkldnn_convolution
+    ("BatchNorm", ("batch_norm",)),  # native_batch_norm(_backward)
+    ("pooling", ("pool",)),  # max_pool2d_with_indices(_backward), adaptive_avg_pool2d(_backward)
+    ("concat", ("aten::cat", "slice", "narrow")),  # cat's gradient is sliced back to the branches
+    ("activation", ("relu", "threshold_backward")),
+)
+TORCH_OPTIMIZER_REGION = "Optimizer."
 # The zoo's channel table (model/googlenet.py STAGES), copied: this file also runs without MindSpore.
 TABLE = [(192, 64, 96, 128, 16, 32, 32), (256, 128, 128, 192, 32, 96, 64), "pool3",
          (480, 192, 96, 208, 16, 48, 64), (512, 160, 112, 224, 24, 64, 64), (512, 128, 128, 256, 24, 64, 64),
@@ -83,12 +106,46 @@ def torch_worker(image_size: int, batch: int, settings: dict) -> None:
         optimizer.step()
         return float(loss)
 
-    serve(step, sum(p.numel() for p in net.parameters()), f"torch {torch.__version__}")
+    serve(step, sum(p.numel() for p in net.parameters()), f"torch {torch.__version__}",
+          lambda steps, out: torch_profile(step, steps, out))
+
+
+def torch_profile(step, steps: int, out: str | None) -> dict:
+    """Self CPU ms per op over `steps` steps under torch.profiler (the sums key_averages() makes, taken
+    from the events so that each op's optimizer region is known), and the wall ms per profiled step."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        began = time.perf_counter()
+        for _ in range(steps):
+            step()
+        step_ms = (time.perf_counter() - began) * 1000.0 / steps
+    table: dict[str, float] = {}
+    for event in prof.events():
+        owner = event
+        while owner is not None and torch_category_of(owner.name, None) is None:
+            owner = owner.cpu_parent
+        name = event.name if owner in (None, event) else f"{event.name} (in {owner.name})"
+        table[name] = table.get(name, 0.0) + event.self_cpu_time_total / 1000.0
+    if out:
+        prof.export_chrome_trace(str(Path(out) / "trace.json"))
+    return {"table": table, "steps": steps, "ms_per_step": step_ms, "idle_ms": idle_ms(prof.events())}
+
+
+def idle_ms(events) -> float:
+    """Milliseconds, from the first op to the last, in which no op ran (Python and autograd between ops),
+    as the profile pass measures MindSpore's from its timeline."""
+    spans = sorted((event.time_range.start, event.time_range.end) for event in events if event.cpu_parent is None)
+    idle_us, reach = 0.0, spans[0][1]
+    for start, end in spans[1:]:
+        idle_us += max(0.0, start - reach)
+        reach = max(reach, end)
+    return idle_us / 1000.0
 
 
 def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
     sys.path.insert(0, str(PROJECT_ROOT))
-    from googlenet_bench.harness.measure.machine_profile import speed_settings
+    from googlenet_bench.harness.measure.machine_profile import ISA_ENV, speed_settings
 
     speed = speed_settings()
     speed.apply_environment()  # before MindSpore loads, as bench.py's set-up phase does
@@ -96,8 +153,9 @@ def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
     import mindspore as ms
     import mindspore.nn as nn
 
-    from googlenet_bench.harness.plugins import Backends, RankInfo
+    from googlenet_bench.harness.plugins import Backends
     from googlenet_bench.harness.suites import load_suite
+    from googlenet_bench.harness.types import RankInfo
     from googlenet_bench.harness.training.builder import build_loss, build_optimizer
     from googlenet_bench.model import GoogleNet, count_parameters
 
@@ -114,7 +172,37 @@ def mindspore_worker(image_size: int, batch: int, settings: dict) -> None:
     rng = np.random.default_rng(0)
     inputs = ms.Tensor(rng.standard_normal((batch, 3, image_size, image_size)).astype(np.float32))
     labels = ms.Tensor(rng.integers(0, NUM_CLASSES, batch).astype(np.int32))
-    serve(lambda: float(train(inputs, labels).asnumpy()), count_parameters(net), f"mindspore {ms.__version__}")
+    step = lambda: float(train(inputs, labels).asnumpy())  # noqa: E731
+    framework = f"mindspore {ms.__version__}, {ISA_ENV}={os.environ.get(ISA_ENV, 'unset')}"
+    serve(step, count_parameters(net), framework, lambda steps, out: mindspore_profile(step, steps, out))
+
+
+def mindspore_profile(step, steps: int, out: str | None) -> dict:
+    """The profile pass's breakdown of `steps` steps under mindspore.Profiler (CPU activity), its files
+    in `out` or a temporary directory."""
+    from mindspore.profiler import Profiler, ProfilerActivity
+
+    from googlenet_bench.harness.measure.profile import breakdown, idle_between_operators, operator_table
+    from googlenet_bench.harness.quiet import output_to
+
+    with tempfile.TemporaryDirectory(prefix="peer-profile-") as scratch:
+        trace_dir = Path(out or scratch)
+        with output_to(trace_dir / "profiler-console.log"):
+            profiler = Profiler(output_path=str(trace_dir), start_profile=False,
+                                activities=[ProfilerActivity.CPU])
+            profiler.start()
+            began = time.perf_counter()
+            for _ in range(steps):
+                step()
+            step_ms = (time.perf_counter() - began) * 1000.0 / steps
+            profiler.stop()
+            profiler.analyse()
+        found, idle = operator_table(trace_dir), idle_between_operators(trace_dir)
+    if found is None:
+        raise SystemExit("mindspore.Profiler wrote no operator table (see --out DIR)")
+    table, _ = found
+    return {"table": table, "steps": steps, "ms_per_step": step_ms, "idle_ms": idle,
+            "breakdown": breakdown(table, steps, step_ms, idle)}
 
 
 MS_SETTINGS = {
@@ -126,18 +214,25 @@ MS_SETTINGS = {
 }
 
 
-def serve(step, parameters: int, framework: str) -> None:
-    """Warm up (compile), then answer each stdin line N with the ms of N steps, one by one."""
+def serve(step, parameters: int, framework: str, profile) -> None:
+    """Warm up (compile), then answer each stdin line N with the ms of N steps, one by one; a line
+    `profile N [DIR]` with the ms of N steps and then `profile(N, DIR)`'s figures for N more."""
     step()
     step()
     print(json.dumps({"ready": framework, "parameters": parameters}), flush=True)
     for line in sys.stdin:
-        times = []
-        for _ in range(int(line)):
-            start = time.perf_counter()
-            step()
-            times.append((time.perf_counter() - start) * 1000.0)
-        print(json.dumps({"ms": times}), flush=True)
+        if line.startswith("profile"):
+            _, count, *out = line.split()
+            times = [timed(step) for _ in range(int(count))]
+            print(json.dumps({"ms": times, "profile": profile(int(count), out[0] if out else None)}), flush=True)
+            continue
+        print(json.dumps({"ms": [timed(step) for _ in range(int(line))]}), flush=True)
+
+
+def timed(step) -> float:
+    start = time.perf_counter()
+    step()
+    return (time.perf_counter() - start) * 1000.0
 
 
 class WorkerDied(RuntimeError):
@@ -170,6 +265,11 @@ class Worker:
         self.process.stdin.write(f"{count}\n")
         self.process.stdin.flush()
         return self.read()["ms"]
+
+    def profile(self, count: int, out: Path | None) -> dict:
+        self.process.stdin.write(f"profile {count}{f' {out}' if out else ''}\n")
+        self.process.stdin.flush()
+        return self.read()
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -227,6 +327,86 @@ def report(result: dict) -> list[str]:
     return lines
 
 
+def profile_sitting(image_size: int, steps: int, ms_settings: list[str], torch_settings: list[str],
+                    out: Path | None) -> dict:
+    """MindSpore, then PyTorch (one worker alive at a time): N timed steps, then N profiled ones; both
+    profiles as the profile pass's breakdown."""
+    batch, sides = SHAPES[image_size], {}
+    for name, python, settings in (("mindspore", sys.executable, ms_settings), ("torch", PEER_PYTHON, torch_settings)):
+        side_out = out / f"{name}-{image_size}px" if out else None
+        if side_out:
+            side_out.mkdir(parents=True, exist_ok=True)
+        worker = Worker(python, name, image_size, batch, settings)
+        try:
+            answer = worker.profile(steps, side_out)
+        finally:
+            worker.close()
+        profile = answer["profile"]
+        if "breakdown" not in profile:
+            profile["breakdown"] = torch_breakdown(profile["table"], profile["steps"], profile["ms_per_step"],
+                                                   profile["idle_ms"])
+        sides[name] = {"framework": worker.hello["ready"], "unprofiled_ms": statistics.median(answer["ms"]),
+                       **profile}
+    return {"image_size": image_size, "batch": batch, "steps": steps, "sides": sides}
+
+
+def torch_category_of(op: str, other: str | None = "other operators") -> str | None:
+    """The category of a PyTorch event name (or of the X in "name (in X)"), `other` where none applies."""
+    op = op.split(" (in ", 1)[-1].removesuffix(")") if " (in " in op else op
+    if op.startswith(TORCH_OPTIMIZER_REGION):
+        return "optimizer"
+    lowered = op.lower()
+    return next((name for name, parts in TORCH_CATEGORY_RULES
+                 if lowered.startswith("aten::") and any(part in lowered for part in parts)), other)
+
+
+def torch_breakdown(table: dict[str, float], steps: int, step_ms: float, idle_ms: float) -> dict:
+    """PyTorch's ops in the shape of the profile pass's breakdown(), by TORCH_CATEGORY_RULES."""
+    from googlenet_bench.harness.measure.profile import CATEGORIES, NO_OPERATOR, OTHER_OPERATORS, TOP_OPERATORS
+
+    assert torch_category_of("aten::empty") == OTHER_OPERATORS and set(dict(TORCH_CATEGORY_RULES)) <= set(CATEGORIES)
+
+    per_category = dict.fromkeys(CATEGORIES, 0.0)
+    for op, total_ms in table.items():
+        per_category[torch_category_of(op)] += total_ms / steps
+    per_category[NO_OPERATOR] = idle_ms / steps
+    top = sorted(table.items(), key=lambda item: -item[1])[:TOP_OPERATORS]
+    return {"by_category": [{"category": name, "ms_per_step": round(ms, 3), "share": round(ms / step_ms, 4)}
+                            for name, ms in per_category.items()],
+            "top_operators": [{"op_type": op, "category": torch_category_of(op), "ms_per_step": round(total / steps, 3),
+                               "share": round(total / steps / step_ms, 4)} for op, total in top],
+            "accounted_share": round(sum(per_category.values()) / step_ms, 4)}
+
+
+def profile_report(result: dict) -> list[str]:
+    """Both breakdowns side by side, the categories behind the gap, and each side's top operators."""
+    ms_side, pt_side = result["sides"]["mindspore"], result["sides"]["torch"]
+    ms_step, pt_step = ms_side["ms_per_step"], pt_side["ms_per_step"]
+    gap = ms_step - pt_step
+    rows = {ms_cat["category"]: [ms_cat["ms_per_step"], pt_cat["ms_per_step"]]
+            for ms_cat, pt_cat in zip(ms_side["breakdown"]["by_category"], pt_side["breakdown"]["by_category"])}
+    accounted = [sum(values) for values in zip(*rows.values())]
+    rows["unaccounted (step - the rows above)"] = [ms_step - accounted[0], pt_step - accounted[1]]
+    lines = [f"{result['image_size']} px, batch {result['batch']}, {result['steps']} profiled steps: "
+             f"{ms_side['framework']} against {pt_side['framework']}",
+             f"  {'':34s} {'MindSpore':>10s} {'PyTorch':>10s} {'MS/PT':>7s} {'of the gap':>10s}",
+             f"  {'step, profiled (wall ms)':34s} {ms_step:10.1f} {pt_step:10.1f} {ms_step / pt_step:7.2f} {gap:+9.1f}ms",
+             f"  {'step, unprofiled (median ms)':34s} {ms_side['unprofiled_ms']:10.1f} {pt_side['unprofiled_ms']:10.1f} "
+             f"{ms_side['unprofiled_ms'] / pt_side['unprofiled_ms']:7.2f}"]
+    for name, (ms, pt) in rows.items():
+        if ms or pt:
+            ratio = f"{ms / pt:7.2f}" if pt > 0 else f"{'-':>7s}"
+            lines.append(f"  {name.split(' (')[0]:34s} {ms:10.1f} {pt:10.1f} {ratio} {(ms - pt) / gap:10.0%}")
+    behind = sorted(((ms - pt) / gap, name) for name, (ms, pt) in rows.items() if (ms - pt) / gap >= 0.1)
+    lines.append(f"  the gap ({gap:+.1f} ms/step) is mostly: "
+                 + (", ".join(f"{name.split(' (')[0]} {share:.0%}" for share, name in reversed(behind)) or "no category over 10%"))
+    for title, side in (("MindSpore", ms_side), ("PyTorch", pt_side)):
+        lines.append(f"  top operators, {title} (ms/step, share of the step):")
+        lines += [f"    {entry['op_type']:44s} {entry['ms_per_step']:9.1f} {entry['share']:6.1%}  {entry['category']}"
+                  for entry in side["breakdown"]["top_operators"]]
+    return lines
+
+
 def settings_of(pairs: list[str]) -> dict:
     return dict(pair.split("=", 1) for pair in pairs)
 
@@ -244,6 +424,9 @@ def main() -> int:
                         help="a MindSpore setting to try beside the harness's, in its own worker (repeatable)")
     parser.add_argument("--torch-setting", action="append", default=[], help="channels_last=1")
     parser.add_argument("--json", help="append each size's figures to this file, one JSON line")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile each framework instead of timing turns (--steps default 5 at 32 px, 3 at 224)")
+    parser.add_argument("--out", type=Path, help="with --profile: keep the profilers' files here")
     args = parser.parse_args()
     if args.worker == "torch":
         torch_worker(args.image_size, args.batch, settings_of(args.torch_setting))
@@ -253,6 +436,15 @@ def main() -> int:
         return 0
     if subprocess.run([PEER_PYTHON, "-c", "import torch"], capture_output=True).returncode != 0:
         print(f"skipped: no PyTorch under {PEER_PYTHON} (Debian: apt-get install python3-torch)")
+        return 0
+    if args.profile:
+        for size in map(int, args.sizes.split(",")):
+            result = profile_sitting(size, args.steps or PROFILE_STEPS[size], args.ms_setting, args.torch_setting,
+                                     args.out)
+            print("\n".join(profile_report(result)), flush=True)
+            if args.json:
+                with open(args.json, "a") as out:
+                    out.write(json.dumps(result) + "\n")
         return 0
     variants = {"mindspore (harness)": args.ms_setting}
     for variant in args.ms_variant:
