@@ -131,7 +131,7 @@ def _call_every_hook(tmp_path, monkeypatch) -> dict:
     assert setup.returncode == 0, setup.stderr[-2000:]
     # distributed_init needs a communication group (msrun's): the default's one MindSpore call is recorded instead.
     started = []
-    monkeypatch.setattr(kit, "start_data_parallel", lambda rank, backend_name=None: started.append(rank.world_size))
+    monkeypatch.setattr(kit, "start_data_parallel", lambda rank, **options: started.append((rank.world_size, options)))
     communication = backend.distributed_init(config, RankInfo(rank=0, world_size=2))
     return {
         "bench_describe": backend.describe(),
@@ -159,7 +159,8 @@ def test_every_hook_is_called_through_the_plugin_manager(tmp_path, monkeypatch):
     assert set(answers) == set(HOOKS)  # a new hook needs a line here
     assert answers["bench_describe"].startswith("CPU: ")
     assert answers["bench_device_setup"]["device_target"] == "CPU" and answers["bench_device_setup"]["mode"] == "GRAPH"
-    assert answers["bench_distributed_init"][1] == [2] and answers["bench_distributed_init"][0].startswith("default")
+    assert answers["bench_distributed_init"][1] == [(2, {"fuse_all_reduce": True})]
+    assert answers["bench_distributed_init"][0].startswith("default")
     assert answers["bench_available"].ok
     assert answers["bench_config_defaults"] == {} and answers["bench_record_metadata"] == {}
     assert answers["bench_launcher"].name == "msrun" and answers["bench_rank_capacity"] >= 1
