@@ -154,6 +154,34 @@ def bars_svg(title: str, bars: list[Bar], xlabel: str) -> str:
         plt.close(fig)
 
 
+def breakdown_svg(title: str, runs: list[tuple[str, list[tuple[str, float]]]]) -> str:
+    """One stacked horizontal bar per run: its profiled step's ms by category (the profile pass), one
+    colour per category across the bars, the legend below."""
+    plt = _pyplot()
+    categories = list(dict.fromkeys(name for _, parts in runs for name, ms in parts if ms > 0))
+    colours = {name: plt.get_cmap("tab20")(index % 20) for index, name in enumerate(categories)}
+    fig, axis = plt.subplots(figsize=(7.2, 0.45 * len(runs) + 1.2 + 0.18 * len(categories)), dpi=72)
+    try:
+        for index, (_, parts) in enumerate(runs):
+            left = 0.0
+            for name, ms in parts:
+                if ms > 0:
+                    axis.barh([index], [ms], left=left, color=colours[name], label=name if index == 0 else None)
+                    left += ms
+        axis.set_yticks(range(len(runs)))
+        axis.set_yticklabels([label for label, _ in runs], fontsize=7)
+        axis.invert_yaxis()
+        axis.set_xlabel("ms per profiled step")
+        axis.set_title(title, fontsize=9, loc="left")
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[name]) for name in categories]
+        axis.legend(handles, categories, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2,
+                    frameon=False)
+        fig.tight_layout()
+        return _svg(fig, {}, title)
+    finally:
+        plt.close(fig)
+
+
 def save_png(draw, path, panels: int) -> None:
     """A PNG of `panels` stacked axes, drawn by draw(axes)."""
     plt = _pyplot()

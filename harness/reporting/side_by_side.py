@@ -71,6 +71,10 @@ def _time_to_target(record: dict) -> str:
     return f"{reached} ({target * 100:g}%)"
 
 
+def configuration(record: dict) -> str:
+    return f"{record['backend']} x{ranks(record)} {precision(record)}"
+
+
 def run_row(record: dict, link: str | None, zoo: dict | None) -> Row:
     figures = headline(record)
     spread = (record["figures"].get("train") or {}).get("ms_per_step_spread") or {}
@@ -78,7 +82,7 @@ def run_row(record: dict, link: str | None, zoo: dict | None) -> Row:
     speed = _fmt(figures.ms_per_step, ".1f")
     if figures.ms_per_step is not None and low is not None and high is not None:
         speed += f" ({low:.0f}-{high:.0f})"
-    cells = {"configuration": f"{record['backend']} x{ranks(record)} {precision(record)}", "ms/step (p10-p90)": speed,
+    cells = {"configuration": configuration(record), "ms/step (p10-p90)": speed,
              "images/s": _fmt(figures.images_per_s, ",.1f"),
              "top-1": _fmt(None if figures.top1 is None else figures.top1 * 100, ".2f", "%"),
              "time to target": _time_to_target(record),
@@ -178,4 +182,22 @@ def by_backend(paths: list[str], reference: dict) -> str:
     for path, record in sorted(found, key=lambda run: (run[1].get("started") or "", str(run[0]))):
         suites.setdefault(record["suite"], []).append((record, None))
     return "\n\n".join(terminal_table(suite, suite_rows(suite, runs, reference), scaling_rows(runs))
+                       + profile_differences(newest_by_configuration(runs))
                        for suite, runs in sorted(suites.items()))
+
+
+def profile_differences(runs: list[tuple[dict, str | None]], top: int = 5) -> str:
+    """Where two or more configurations both have a profile pass: the operator categories whose ms per
+    profiled step differ most between them."""
+    from tabulate import tabulate
+
+    profiled = [(configuration(record), {c["category"]: c["ms_per_step"] for c in record["figures"]["profile"]["by_category"]})
+                for record, _ in runs if (record["figures"].get("profile") or {}).get("by_category")]
+    if len(profiled) < 2:
+        return ""
+    categories = sorted({name for _, parts in profiled for name in parts},
+                        key=lambda name: -(max(p.get(name, 0.0) for _, p in profiled) - min(p.get(name, 0.0) for _, p in profiled)))
+    rows = [[name, *(f"{parts.get(name, 0.0):.1f}" for _, parts in profiled)] for name in categories[:top]]
+    return ("\nwhere the profiled steps differ most (ms per step, by operator category; --profile)\n"
+            + tabulate(rows, headers=["category", *(title for title, _ in profiled)], tablefmt="simple_grid",
+                       disable_numparse=True))

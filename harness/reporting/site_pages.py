@@ -162,6 +162,21 @@ def _artifacts_table(runs: list[Run]) -> str:
     return table(["run", "file (on the machine that ran it)", "size", "SHA-256 (hover for all of it)"], rows)
 
 
+def _profile_section(runs: list[Run], newest: int = 5) -> list[str]:
+    """The newest profiled runs' steps by operator category (`--profile`), as stacked bars."""
+    from googlenet_bench.harness.reporting.charts import breakdown_svg
+
+    profiled = [run for run in runs if (run.record["figures"].get("profile") or {}).get("by_category")][-newest:]
+    if not profiled:
+        return []
+    bars = [(f"{run.label} {run.record.get('run_id') or ''}",
+             [(c["category"], c["ms_per_step"]) for c in run.record["figures"]["profile"]["by_category"]])
+            for run in profiled]
+    return ["<h2>Where the step time goes</h2>",
+            '<p class="note">The profile pass (<code>--profile</code>): steps after the timed ones, under '
+            "MindSpore's profiler; not used for ms/step.</p>", breakdown_svg("profiled step by category", bars)]
+
+
 def render_page(suite: str, backend: str, runs: list[Run]) -> str:
     newest_ok = next((run for run in reversed(runs) if run.ok), None)
     comparison = compare([run.record for run in runs], [run.link for run in runs])
@@ -180,6 +195,7 @@ def render_page(suite: str, backend: str, runs: list[Run]) -> str:
                  f'<div class="wide">{zoo_table([newest_ok.record], "html")}</div>']
     else:
         body += ["<h2>Zoo table</h2>", '<p class="note">No run here succeeded, so there is no zoo table.</p>']
+    body += _profile_section(runs)
     body += ["<h2>Compare: every run against run #1</h2>", _html_tabulate(comparison.headers(), comparison.rows()),
              "<h2>Files</h2>", _artifacts_table(runs),
              "<h2>Environment</h2>", _environment_table(runs)]
