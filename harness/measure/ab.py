@@ -135,7 +135,7 @@ def timed_run(side: Side, suite: str, backend: str, results: Path, log: Path) ->
 
 
 WALL = "wall ms/step"
-CPU = "process CPU ms/step (wall time inconclusive: other processes took the cores)"
+CPU = "process CPU ms/step (wall time was inconclusive)"
 
 
 def decide(runs: list[dict]) -> dict:
