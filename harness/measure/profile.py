@@ -42,7 +42,8 @@ def operator_table(trace_dir: Path) -> tuple[dict[str, float], str] | None:
     """Total milliseconds per operator type over the profiled steps, from the profiler's own per-type
     table, and which file that was; None where the profiler wrote none MindSpore 2.10 is known to write:
     `cpu_op_type_info_<rank>.csv` (CPU, ms), `gpu_op_type_info_<device>.csv` (GPU, us) or
-    `op_statistic.csv` (Ascend, us)."""
+    `op_statistic.csv` (Ascend, us). Only the CPU table was seen here; the GPU and Ascend columns and
+    units are assumed, not seen."""
     for pattern, type_column, time_column, per_ms in (("cpu_op_type_info_*.csv", "op_type", "total_compute_time", 1.0),
                                                      ("gpu_op_type_info_*.csv", "op_type", "total_time", 1000.0),
                                                      ("op_statistic*.csv", "OP Type", "Total Time(us)", 1000.0)):
