@@ -33,9 +33,10 @@ def stderr_held():
         os.write(2, captured)
 
 
-def _restore(saved: int) -> None:
+def _restore(saved: int, fd: int = 2) -> None:
+    sys.stdout.flush()
     sys.stderr.flush()
-    os.dup2(saved, 2)
+    os.dup2(saved, fd)
     os.close(saved)
 
 
@@ -52,8 +53,5 @@ def output_to(path):
         try:
             yield
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
             for fd, copy in zip((1, 2), saved):
-                os.dup2(copy, fd)
-                os.close(copy)
+                _restore(copy, fd)

@@ -102,8 +102,8 @@ def run_options(args):
     from googlenet_bench.harness.launch import LaunchRequest, NodeSpec
     from googlenet_bench.harness.lifecycle.options import RunOptions
 
-    if args.profile:  # the ranks get it back as --phases
-        args.phases = [*(args.phases or DEFAULT_PHASES), *([] if "profile" in (args.phases or ()) else ["profile"])]
+    if args.profile and "profile" not in (args.phases or ()):  # the ranks get it back as --phases
+        args.phases = [*(args.phases or DEFAULT_PHASES), "profile"]
     if args.node_rank >= args.nodes:
         raise BenchError(f"--node-rank {args.node_rank} must be below --nodes {args.nodes}")
     if args.ranks < args.nodes:

@@ -146,14 +146,15 @@ class _StepClock:
 
 def profile_pass(training, dataset, steps: int, trace_dir: Path, activities: list[str], timed_ms: float | None) -> dict:
     """Train `steps` (+1 unprofiled) more steps under the profiler, restore every parameter, and return the
-    breakdown figures. `steps` is capped at the learning-rate schedule's length (the step counter restarts
-    at 0 for the pass: past the schedule's end MindSpore's learning-rate lookup fails)."""
+    breakdown figures. The pass is one epoch of the run's data, so `steps` is capped at an epoch's steps
+    less one, and at the learning-rate schedule's length (the step counter restarts at 0 for the pass:
+    past the schedule's end MindSpore's learning-rate lookup fails)."""
     import mindspore as ms
     from mindspore.profiler import Profiler, ProfilerActivity
 
     from googlenet_bench.harness.quiet import output_to
 
-    steps = max(1, min(steps, len(training.learning_rates) - 1))
+    steps = max(1, min(steps, dataset.get_dataset_size() - 1, len(training.learning_rates) - 1))
     network = training.model._train_network  # Model has no public accessor for the cell it trains
     saved = {param.name: ms.Tensor(param.asnumpy()) for param in network.get_parameters()}
     trace_dir.mkdir(parents=True, exist_ok=True)
