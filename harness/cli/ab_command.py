@@ -9,7 +9,7 @@ from googlenet_bench.harness.cli.arguments import OneLineParser, non_empty, whol
 
 def main(argv: list[str]) -> int:
     from googlenet_bench.harness.measure.ab import ORDER, SHORT_RUN, Sitting, run_sitting
-    from googlenet_bench.harness.results.comparison import summary_line, write_comparison
+    from googlenet_bench.harness.results.comparison import summary_line, tried_lines, write_comparison
 
     parser = OneLineParser(prog="bench.py ab", description=(
         "Time the code at a base revision against the current code on this machine, now: short runs "
@@ -38,9 +38,11 @@ def main(argv: list[str]) -> int:
         return 130
     path = write_comparison(Path(args.results), comparison)
     print(summary_line(comparison))
+    for line in tried_lines(comparison):
+        print(line)
     print(f"comparison record: {path}")
     unsteady = [run for run in comparison["runs"] if run.get("stability") == "unstable"]
     if unsteady:
-        print(f"note: {len(unsteady)} of {len(comparison['runs'])} runs were unstable (another process took CPU)",
+        print(f"note: {len(unsteady)} of {len(comparison['runs'])} runs were unstable (their timed epochs spread over 10%)",
               file=sys.stderr)
     return 1 if comparison["verdict"] == "slower" else 0

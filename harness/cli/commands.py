@@ -211,6 +211,7 @@ def cmd_report(argv: list[str]) -> int:
     from googlenet_bench.harness.results.record import read_record
     from googlenet_bench.harness.reporting.history import sitting_line
     from googlenet_bench.harness.reporting.report import run_summary, zoo_table
+    from googlenet_bench.harness.results import comparison
 
     parser = command_parser("report", "Print a results record as the zoo table.")
     parser.add_argument("record", help="results/<run>.json")
@@ -224,6 +225,9 @@ def cmd_report(argv: list[str]) -> int:
     sitting = sitting_line(Path(args.record))
     if sitting is not None:  # an A/B comparison or a seed summary
         print(sitting)
+        if comparison.is_comparison(json.loads(Path(args.record).read_text(encoding="utf-8"))):
+            document = comparison.read_comparison(args.record)
+            print("\n".join(comparison.tried_lines(document) + comparison.run_lines(document)))
         return 0
     record = read_record(args.record)
     print(zoo_table([record], args.format))

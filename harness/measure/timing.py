@@ -43,24 +43,28 @@ AB_CONFIDENCE = 0.95
 AB_MIN_EFFECT = 0.03  # a change under 3% is "no change": smaller than the gate claims to resolve
 AB_NO_CHANGE_BAND = 0.05  # the interval must lie within x0.95..x1.05 to call it "no change"
 AB_VERDICTS = ("slower", "faster", "no change", "inconclusive (noise)")
+AB_STATISTICS = {"median": np.median, "min": np.min}
 
 
-def ab_verdict(base: list[float], new: list[float], resamples: int = 4000) -> dict:
-    """new/base ratio of median times with a percentile-bootstrap confidence interval (each side
-    resampled on its own), and a verdict:
+def ab_verdict(base: list[float], new: list[float], statistic: str = "median", resamples: int = 4000) -> dict:
+    """new/base ratio of the sides' `statistic` (median, or min: the fastest run) with a percentile-bootstrap
+    confidence interval (each side resampled on its own), and a verdict:
       slower / faster: the interval excludes x1 and the ratio is beyond AB_MIN_EFFECT;
       no change: the interval lies inside 1 +- AB_NO_CHANGE_BAND;
       inconclusive (noise): neither (too few or too scattered runs).
+    For the min the percentile bootstrap is only approximate (an extreme order statistic): its false-alarm
+    rate is measured instead (docs/speed.md).
     Deterministic (a fixed seed), so a sitting's records always give the same verdict."""
     if len(base) < 2 or len(new) < 2:
         raise ValueError("an A/B verdict needs at least 2 timings per side")
+    reduce = AB_STATISTICS[statistic]
     a, b = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
     rng = np.random.default_rng(0)
-    ratios = (np.median(rng.choice(b, (resamples, b.size)), axis=1)
-              / np.median(rng.choice(a, (resamples, a.size)), axis=1))
+    ratios = (reduce(rng.choice(b, (resamples, b.size)), axis=1)
+              / reduce(rng.choice(a, (resamples, a.size)), axis=1))
     tail = (1 - AB_CONFIDENCE) / 2 * 100
     low, high = (float(np.percentile(ratios, q)) for q in (tail, 100 - tail))
-    ratio = float(np.median(b) / np.median(a))
+    ratio = float(reduce(b) / reduce(a))
     if low > 1 and ratio > 1 + AB_MIN_EFFECT:
         verdict = "slower"
     elif high < 1 and ratio < 1 - AB_MIN_EFFECT:
@@ -71,6 +75,6 @@ def ab_verdict(base: list[float], new: list[float], resamples: int = 4000) -> di
         verdict = "inconclusive (noise)"
     return {"ratio": round(ratio, 4), "ci": [round(low, 4), round(high, 4)], "confidence": AB_CONFIDENCE,
             "verdict": verdict,
-            "rule": (f"new/base of median ms/step, {AB_CONFIDENCE:.0%} bootstrap interval; slower/faster: the "
+            "rule": (f"new/base of {statistic} ms/step, {AB_CONFIDENCE:.0%} bootstrap interval; slower/faster: the "
                      f"interval excludes x1 and the ratio is beyond {AB_MIN_EFFECT:.0%}; no change: the interval "
                      f"is inside x{1 - AB_NO_CHANGE_BAND:.2f}..x{1 + AB_NO_CHANGE_BAND:.2f}")}

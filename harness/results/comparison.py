@@ -26,6 +26,8 @@ COMPARISON = Fields({
     "base": Fields({"rev": TEXT, "commit": TEXT}, required=("rev", "commit")),
     "new": Fields({"commit": nullable(TEXT)}), "runs": list_of(_RUN), "ratio": NUMBER, "ci": list_of(NUMBER),
     "verdict": TEXT, "wall_s": NUMBER,
+    "inconclusive_figures": list_of(Fields({"figure": TEXT, "ratio": NUMBER, "ci": list_of(NUMBER), "verdict": TEXT},
+                                           required=("figure", "ratio", "ci", "verdict"))),
 }, required=("kind", "format", "suite", "backend", "base", "runs", "ratio", "ci", "verdict"),
    expected="an A/B comparison record (a JSON mapping)")
 
@@ -71,6 +73,12 @@ def summary_line(comparison: dict) -> str:
             f"{comparison.get('confidence', 0.95):.0%} interval x{low:.3f}..x{high:.3f}, "
             f"{counts['base']}+{counts['new']} runs alternated, on {comparison.get('figure', 'wall ms/step')}: "
             f"{comparison['verdict']}")
+
+
+def tried_lines(comparison: dict) -> list[str]:
+    """One line per figure that was inconclusive before the deciding one (bench.py ab tries them in turn)."""
+    return [f"  first tried: {tried['figure']} x{tried['ratio']:.3f}, interval x{tried['ci'][0]:.3f}..x{tried['ci'][1]:.3f}: "
+            f"{tried['verdict']}" for tried in comparison.get("inconclusive_figures") or []]
 
 
 def run_lines(comparison: dict) -> list[str]:

@@ -8,10 +8,10 @@ It clones this checkout's HEAD twice into --out: `unchanged` (ab --base HEAD: th
 and `knob` (one commit on top that sets the knob's default: ab --base HEAD^1), and runs each clone's own
 bench.py with this interpreter. The shared training lock (/work/locks/train.lock, --lock) is taken for one
 sitting at a time, so others can train between sittings. Prints one line per sitting, then the counts
-and the sittings' wall times; the comparison records stay in --out/records. Each line also gives the
-verdict the same runs get from their process CPU time per step (`cpu`) and the one this tree's
-`bench.py ab` gives them (`decided`: wall time, else CPU time where wall time is inconclusive). `--rescore` prints the counts of a finished sitting's
-records again, running nothing.
+and the sittings' wall times; the comparison records stay in --out/records. Each line gives the verdict
+the sitting printed, on the figure that decided it, and the one this tree's `bench.py ab` rule gives the same
+runs (`rule now`: it differs for records made before the rule changed). `--rescore` prints the lines and
+counts of finished sittings' records again, running nothing.
 """
 from __future__ import annotations
 
@@ -68,28 +68,24 @@ def sitting(tree: Path, base: str, records: Path, lock: str) -> dict:
     return record
 
 
-def cpu_verdict(record: dict) -> str:
-    from googlenet_bench.harness.measure.timing import ab_verdict
+def short(figure: str | None) -> str:
+    from googlenet_bench.harness.measure.ab import FIGURES
 
-    sides = {side: [run.get("cpu_ms_per_step") for run in record["runs"] if run["side"] == side] for side in ("base", "new")}
-    if any(value is None for values in sides.values() for value in values):
-        return "-"
-    result = ab_verdict(sides["base"], sides["new"])
-    return f"{result['verdict']} x{result['ratio']:.3f} [{result['ci'][0]:.3f}, {result['ci'][1]:.3f}]"
+    names = {label: f"{statistic} {key}" for label, key, statistic in FIGURES}
+    return names.get(figure, "median ms_per_step")  # records from before the fallbacks: wall time only
 
 
-def decided(record: dict) -> str:
-    """This tree's verdict on the sitting's runs (bench.py ab's `decide`: wall time, else CPU time)."""
-    from googlenet_bench.harness.measure.ab import CPU, decide
+def rule_now(record: dict) -> dict:
+    from googlenet_bench.harness.measure.ab import decide
 
-    result = decide(record["runs"])
-    return f"{result['verdict']}{' (on cpu)' if result['figure'] == CPU else ''}"
+    return decide(record["runs"])
 
 
 def line(name: str, number: int, record: dict) -> str:
-    return (f"{name:<9} #{number:2d} wall: {record['verdict']:<22} x{record['ratio']:.3f} "
-            f"[{record['ci'][0]:.3f}, {record['ci'][1]:.3f}] {len(record['runs'])} runs {record['wall_s']:.0f} s; "
-            f"cpu: {cpu_verdict(record)}; decided: {decided(record)}")
+    now = rule_now(record)
+    return (f"{name:<9} #{number:2d} {record['verdict']:<22} on {short(record.get('figure'))}: x{record['ratio']:.3f} "
+            f"[{record['ci'][0]:.3f}, {record['ci'][1]:.3f}], {len(record['runs'])} runs, {record['wall_s']:.0f} s; "
+            f"rule now: {now['verdict']} on {short(now['figure'])} x{now['ratio']:.3f}")
 
 
 def counts(seen: dict) -> None:
@@ -97,11 +93,9 @@ def counts(seen: dict) -> None:
         if not sittings:
             continue
         walls = [s["wall_s"] for s in sittings]
-        cpu = Counter(cpu_verdict(s).split(" x")[0] for s in sittings)
-        both = Counter(decided(s).split(" (")[0] for s in sittings)
+        now = Counter(rule_now(s)["verdict"] for s in sittings)
         print(f"{name}: " + ", ".join(f"{v} {n}" for v, n in sorted(Counter(s["verdict"] for s in sittings).items()))
-              + f" (cpu: {', '.join(f'{v} {n}' for v, n in sorted(cpu.items()))}; decided: "
-              f"{', '.join(f'{v} {n}' for v, n in sorted(both.items()))}); of {len(sittings)} sittings; "
+              + f" (rule now: {', '.join(f'{v} {n}' for v, n in sorted(now.items()))}); of {len(sittings)} sittings; "
               f"median ratio x{statistics.median(s['ratio'] for s in sittings):.3f}; wall s median "
               f"{statistics.median(walls):.0f}, max {max(walls):.0f}")
 
