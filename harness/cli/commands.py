@@ -227,7 +227,7 @@ def cmd_report(argv: list[str]) -> int:
         print(sitting)
         if comparison.is_comparison(json.loads(Path(args.record).read_text(encoding="utf-8"))):
             document = comparison.read_comparison(args.record)
-            print("\n".join(comparison.tried_lines(document) + comparison.run_lines(document)))
+            print("\n".join([comparison.median_line(document), *comparison.run_lines(document)]))
         return 0
     record = read_record(args.record)
     print(zoo_table([record], args.format))

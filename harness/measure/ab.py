@@ -7,7 +7,7 @@ is the revision's tree exported with `git archive` into a temporary folder (the 
 its .git are not touched); each side runs its own `bench.py`, with a folder on PYTHONPATH that maps
 `googlenet_bench` to that side's tree (older trees, from before the one namespace, import `harness`
 from their own folder and ignore it). The figure per run is its fastest timed epoch's ms/step (other
-load only ever slows a step), and its process CPU time per step; `decide` says which gives the verdict
+load only ever slows a step); `decide` compares the sides' fastest runs
 (googlenet_bench.harness.measure.timing.ab_verdict).
 """
 from __future__ import annotations
@@ -126,45 +126,25 @@ def timed_run(side: Side, suite: str, backend: str, results: Path, log: Path) ->
     ms = train.get("ms_per_step_min") or train.get("ms_per_step_median")
     if record.get("status") != "success" or not ms:
         raise BenchError(f"ab: a {side.name} run ended {record.get('status')!r} without ms/step; its log: {log}")
-    cpu = [v for v in (train.get("cpu_ms_per_step_per_epoch") or [])[1:] if isinstance(v, (int, float))]
     busy = other_load(record)
     spread = train.get("ms_per_step_spread") or {}
-    return {"side": side.name, "ms_per_step": ms, "ms_per_step_median": train.get("ms_per_step_median"),
-            "cpu_ms_per_step": min(cpu) if cpu else None, "timed_epochs": train.get("timed_epochs"), "stability": spread.get("stability"),
+    return {"side": side.name, "ms_per_step": ms, "timed_epochs": train.get("timed_epochs"), "stability": spread.get("stability"),
             "other_cores_max": busy[1] if busy else None, "wall_s": round(time.perf_counter() - started, 1)}
 
 
-WALL = "wall ms/step"
-CPU = "process CPU ms/step (wall time was inconclusive)"
-FASTEST = "fastest run's wall ms/step (the medians were inconclusive)"
-# In the order they are tried: (label, run figure, statistic over a side's runs).
-FIGURES = ((WALL, "ms_per_step", "median"), (CPU, "cpu_ms_per_step", "median"), (FASTEST, "ms_per_step", "min"))
+FIGURE = "fastest run's wall ms/step"
 
 
 def decide(runs: list[dict]) -> dict:
-    """The verdict from the first figure that is conclusive, in FIGURES' order:
-    - the median wall ms/step: on a quiet, steady machine it also catches what CPU time cannot (lost
-      parallelism, waiting);
-    - the median process CPU time per step, which a process does not accrue while other processes hold
-      the cores;
-    - the fastest run of each side: where the machine's speed jumps from one process to the next (measured:
-      the same code at ~213 or ~268 ms/step on the AMD host), disturbances only ever add time, so each
-      side's fastest run is the closest to its undisturbed speed.
-    Says which figure decided, and what the ones before it said."""
-    def sides(key):
-        return [[run.get(key) for run in runs if run["side"] == side] for side in ("base", "new")]
-
-    result, tried = None, []
-    for label, key, statistic in FIGURES:
-        base, new = sides(key)
-        if None in base + new:  # an older base revision records no CPU time
-            continue
-        if result is not None:
-            tried.append({name: result[name] for name in ("figure", "ratio", "ci", "verdict")})
-        result = {**ab_verdict(base, new, statistic), "figure": label}
-        if result["verdict"] != "inconclusive (noise)":
-            break
-    return {**result, "inconclusive_figures": tried}
+    """The verdict on each side's fastest run (wall ms/step, each run's fastest timed epoch). Disturbances
+    only ever add time: other processes, and the host's speed, which on the AMD host jumped between ~213
+    and ~268 ms/step from one process to the next for the same code. So each side's fastest run is the
+    closest to its undisturbed speed, where a median depends on how many of a side's runs were slowed
+    (measured: docs/speed.md). The medians' ratio and interval are kept alongside, for information."""
+    base, new = ([run["ms_per_step"] for run in runs if run["side"] == side] for side in ("base", "new"))
+    median = ab_verdict(base, new, "median")
+    return {**ab_verdict(base, new, "min"), "figure": FIGURE,
+            "median": {key: median[key] for key in ("ratio", "ci", "verdict")}}
 
 
 @dataclass
@@ -173,7 +153,7 @@ class Sitting:
     suite: str = "digits"
     backend: str = "cpu"
     overrides: tuple[str, ...] = ()
-    rounds: int = 2
+    rounds: int = 3
     max_rounds: int = 4
 
 

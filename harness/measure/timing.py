@@ -40,7 +40,7 @@ def verdict(iqr_over_median: float, samples: int, advice: str) -> dict:
 
 # Speed A/B (bench.py ab): how one code's step times compare with another's measured in one sitting.
 AB_CONFIDENCE = 0.95
-AB_MIN_EFFECT = 0.03  # a change under 3% is "no change": smaller than the gate claims to resolve
+AB_MIN_EFFECT = 0.05  # a change under 5% is not called slower or faster: smaller than the gate resolves
 AB_NO_CHANGE_BAND = 0.05  # the interval must lie within x0.95..x1.05 to call it "no change"
 AB_VERDICTS = ("slower", "faster", "no change", "inconclusive (noise)")
 AB_STATISTICS = {"median": np.median, "min": np.min}

@@ -26,8 +26,7 @@ COMPARISON = Fields({
     "base": Fields({"rev": TEXT, "commit": TEXT}, required=("rev", "commit")),
     "new": Fields({"commit": nullable(TEXT)}), "runs": list_of(_RUN), "ratio": NUMBER, "ci": list_of(NUMBER),
     "verdict": TEXT, "wall_s": NUMBER,
-    "inconclusive_figures": list_of(Fields({"figure": TEXT, "ratio": NUMBER, "ci": list_of(NUMBER), "verdict": TEXT},
-                                           required=("figure", "ratio", "ci", "verdict"))),
+    "median": Fields({"ratio": NUMBER, "ci": list_of(NUMBER), "verdict": TEXT}, required=("ratio", "ci", "verdict")),
 }, required=("kind", "format", "suite", "backend", "base", "runs", "ratio", "ci", "verdict"),
    expected="an A/B comparison record (a JSON mapping)")
 
@@ -75,10 +74,14 @@ def summary_line(comparison: dict) -> str:
             f"{comparison['verdict']}")
 
 
-def tried_lines(comparison: dict) -> list[str]:
-    """One line per figure that was inconclusive before the deciding one (bench.py ab tries them in turn)."""
-    return [f"  first tried: {tried['figure']} x{tried['ratio']:.3f}, interval x{tried['ci'][0]:.3f}..x{tried['ci'][1]:.3f}: "
-            f"{tried['verdict']}" for tried in comparison.get("inconclusive_figures") or []]
+def median_line(comparison: dict) -> str:
+    """The sides' medians compared, for information (the verdict is on the fastest runs); older records
+    decided on the medians and have no separate figure."""
+    median = comparison.get("median")
+    if not median:
+        return "  (this comparison's verdict is on the sides' medians)"
+    low, high = median["ci"]
+    return f"  medians: x{median['ratio']:.3f}, interval x{low:.3f}..x{high:.3f} ({median['verdict']}; not the verdict)"
 
 
 def run_lines(comparison: dict) -> list[str]:

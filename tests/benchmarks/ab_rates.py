@@ -68,11 +68,10 @@ def sitting(tree: Path, base: str, records: Path, lock: str) -> dict:
     return record
 
 
-def short(figure: str | None) -> str:
-    from googlenet_bench.harness.measure.ab import FIGURES
-
-    names = {label: f"{statistic} {key}" for label, key, statistic in FIGURES}
-    return names.get(figure, "median ms_per_step")  # records from before the fallbacks: wall time only
+def short(record: dict) -> str:
+    if record.get("median"):
+        return "fastest runs"
+    return record.get("figure") or "median wall ms/step"  # records from before the rule changed
 
 
 def rule_now(record: dict) -> dict:
@@ -83,9 +82,9 @@ def rule_now(record: dict) -> dict:
 
 def line(name: str, number: int, record: dict) -> str:
     now = rule_now(record)
-    return (f"{name:<9} #{number:2d} {record['verdict']:<22} on {short(record.get('figure'))}: x{record['ratio']:.3f} "
+    return (f"{name:<9} #{number:2d} {record['verdict']:<22} on {short(record)}: x{record['ratio']:.3f} "
             f"[{record['ci'][0]:.3f}, {record['ci'][1]:.3f}], {len(record['runs'])} runs, {record['wall_s']:.0f} s; "
-            f"rule now: {now['verdict']} on {short(now['figure'])} x{now['ratio']:.3f}")
+            f"rule now: {now['verdict']} x{now['ratio']:.3f}")
 
 
 def counts(seen: dict) -> None:
