@@ -22,6 +22,7 @@ from __future__ import annotations
 import _thread
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -30,7 +31,7 @@ from typing import Callable
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 DEFAULT_GRACE_S = 30.0
-LAST_WORDS_S = 5.0  # the most the grace-period hooks may take (a third of a short grace period), out of it
+LAST_WORDS_S = 5.0  # the most the grace-period hooks may take (half of a short grace period), out of it
 
 _installed = False
 _cooperative = threading.Event()
@@ -71,7 +72,7 @@ def grace_s() -> float:
 
 
 def last_words_s() -> float:
-    return min(LAST_WORDS_S, _grace_s / 3)
+    return min(LAST_WORDS_S, _grace_s / 2)  # measured: up to 2 s to write the record while a graph compiles
 
 
 def remaining_s() -> float:
@@ -148,6 +149,20 @@ def passed_on_to(child):
         yield child
     finally:
         _children.remove(child)
+
+
+@contextmanager
+def child_process(command: list[str], **popen):
+    """A subprocess.Popen that gets normal signals (this process blocks them), is passed a stop signal on,
+    and is killed if the block ends by an exception: no child outlives the command that started it."""
+    child = subprocess.Popen(command, preexec_fn=unblock_in_child, **popen)
+    try:
+        with passed_on_to(child):
+            yield child
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
 
 
 def unblock_in_child() -> None:

@@ -5,6 +5,7 @@ with the parameters of an uninterrupted run."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -176,3 +177,30 @@ def test_a_signal_to_publish_leaves_no_half_site(tmp_path, sig):
     assert proc.returncode == EXIT[sig] and f"stopped by {sig.name}" in stderr and "Traceback" not in stderr, stderr
     assert seconds < 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no site, no staging folder
+
+
+@pytest.mark.slow
+@pytest.mark.fault
+def test_sigterm_to_ab_alone_stops_its_run_and_leaves_no_process_or_folder(tmp_path):
+    """Only `bench.py ab` gets the signal (as from `kill PID`): it passes it on to the timed run it started,
+    waits for it, and exits 143 with no comparison, no process and no temporary folder left."""
+    import psutil
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    # Runs of 40 epochs: far longer than the grace period, so only a signal passed on ends the run in time.
+    proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "bench.py"), "ab", "--base", "HEAD", "--set", "epochs=40",
+                             "--results", str(tmp_path / "results")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=PROJECT_ROOT, env={**os.environ, "TMPDIR": str(scratch)})
+    deadline = time.monotonic() + 120
+    while not psutil.Process(proc.pid).children() and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        time.sleep(0.2)
+    run = psutil.Process(proc.pid).children()[0]
+    time.sleep(5)  # into the first run's training
+    seconds, stderr = stop(proc, signal.SIGTERM)
+    print(f"signal-to-exit, ab (SIGTERM to ab alone): {seconds:.2f} s")
+    assert proc.returncode == 143 and "Traceback" not in stderr, stderr[-2000:]
+    assert seconds < 20 and "stopped by SIGTERM; no comparison written" in stderr
+    assert not run.is_running()
+    assert not list((tmp_path / "results").glob("ab-*.json")) and not list(scratch.iterdir())

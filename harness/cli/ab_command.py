@@ -8,6 +8,7 @@ from googlenet_bench.harness.cli.arguments import OneLineParser, non_empty, whol
 
 
 def main(argv: list[str]) -> int:
+    from googlenet_bench.harness import interrupts
     from googlenet_bench.harness.measure.ab import ORDER, SHORT_RUN, Sitting, run_sitting
     from googlenet_bench.harness.results.comparison import median_line, summary_line, write_comparison
 
@@ -33,9 +34,10 @@ def main(argv: list[str]) -> int:
                       max(args.rounds, args.max_rounds))
     try:
         comparison = run_sitting(sitting)
-    except KeyboardInterrupt:
-        print("ab: interrupted; no comparison written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # SIGINT or SIGTERM: the runs so far are stopped and removed
+        print(f"ab: stopped by {interrupts.signal_name(interrupts.received())}; no comparison written",
+              file=sys.stderr)
+        return interrupts.exit_code()
     path = write_comparison(Path(args.results), comparison)
     print(summary_line(comparison))
     print(median_line(comparison))

@@ -146,6 +146,9 @@ class _Finish:
 
     def __init__(self, plan: Plan, state: RunState, files, figures: dict, started: float):
         self.plan, self.state, self.files, self.figures, self.started = plan, state, files, figures, started
+        # Read now, not at the end: it forks `uname` and `git`, which in a process holding a compiled graph
+        # took about 1 s, and the grace period's last words (half of --grace, at most 5 s) must fit the record.
+        self.environment = environment()
         self._lock = threading.Lock()
         self.outcome: Outcome | None = None
 
@@ -161,7 +164,7 @@ class _Finish:
                 except OSError:
                     pass  # the events file cannot take it (a full disk): the record still holds the events
                 self.outcome = replace(_finish(self.plan, self.state, self.files, figures, status, reason,
-                                               self.started), unexpected=unexpected)
+                                               self.started, self.environment), unexpected=unexpected)
             return self.outcome
 
 
@@ -179,13 +182,14 @@ def _rank0_figures(plan: Plan, state) -> dict:
     return {key: value for key, value in rank0["figures"].items() if key not in ("total_s", "launch", "ranks")}
 
 
-def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | None, started: float) -> Outcome:
+def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | None, started: float,
+            machine: dict) -> Outcome:
     rank = plan.rank
     if not plan.worker and plan.options.launch.node.writes_record:
         from googlenet_bench.harness.results.artifacts import settle
 
         figures["artifacts"] = settle(plan.run_dir, status, plan.options.keep_checkpoints)
-    record = _record(plan, state, figures, status, reason, started)
+    record = _record(plan, state, figures, status, reason, started, machine)
     if plan.worker:
         files.report(rank.rank, {"rank": rank.rank, "status": status, "error": reason, **state.rank_report},
                      ok=status in RAN_TO_THE_END)
@@ -205,8 +209,9 @@ def _finish(plan: Plan, state, files, figures: dict, status: str, reason: str | 
                    kept_earlier=run_record is None)
 
 
-def _record(plan: Plan, state, figures: dict, status: str, reason: str | None, started: float) -> dict:
-    env = environment()
+def _record(plan: Plan, state, figures: dict, status: str, reason: str | None, started: float,
+            machine: dict) -> dict:
+    env = dict(machine)
     env["device"] = plan.device.describe()
     env["device_context"] = state.device_context
     env["speed_settings"] = plan.speed.describe()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from googlenet_bench.harness import interrupts
 from googlenet_bench.harness.errors import BenchError
 from googlenet_bench.harness.measure.timing import ab_verdict
 from googlenet_bench.harness.results.figures import other_load
@@ -114,9 +115,11 @@ def timed_run(side: Side, suite: str, backend: str, results: Path, log: Path) ->
     """One short run of one side; its figures from its record (read as JSON: an older schema is fine)."""
     results.mkdir(parents=True)
     started = time.perf_counter()
-    with log.open("w") as out:
-        done = subprocess.run(side.command(suite, backend, results), cwd=side.tree, env=side.environment(),
-                              stdout=out, stderr=subprocess.STDOUT)
+    with log.open("w") as out, interrupts.child_process(side.command(suite, backend, results), cwd=side.tree,
+                                                        env=side.environment(), stdout=out,
+                                                        stderr=subprocess.STDOUT) as done:
+        done.wait()
+    interrupts.check()  # stopped: the sitting ends without a verdict
     records = sorted(results.glob("*.json"))
     if done.returncode != 0 or len(records) != 1:
         tail = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]

@@ -70,10 +70,8 @@ def measure(candidate: Candidate, backend: str, suite: str, steps: int, timeout_
     env = {k: v for k, v in os.environ.items() if k != ISA_ENV}
     env["GLOG_v"] = "3"  # MindSpore's log noise off
     started = time.perf_counter()
-    # The candidate gets normal signals (this process blocks them) and is passed a stop signal on.
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=interrupts.unblock_in_child)
-    with interrupts.passed_on_to(proc):
+    with interrupts.child_process(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) as proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
