@@ -40,16 +40,17 @@ def verdict(iqr_over_median: float, samples: int, advice: str) -> dict:
 
 # Speed A/B (bench.py ab): how one code's step times compare with another's measured in one sitting.
 AB_CONFIDENCE = 0.95
-AB_MIN_EFFECT = 0.05  # a change under 5% is not called slower or faster: smaller than the gate resolves
+AB_MIN_EFFECT = 0.05  # bench.py ab: a change under 5% is not called slower or faster (docs/speed.md)
 AB_NO_CHANGE_BAND = 0.05  # the interval must lie within x0.95..x1.05 to call it "no change"
 AB_VERDICTS = ("slower", "faster", "no change", "inconclusive (noise)")
 AB_STATISTICS = {"median": np.median, "min": np.min}
 
 
-def ab_verdict(base: list[float], new: list[float], statistic: str = "median", resamples: int = 4000) -> dict:
+def ab_verdict(base: list[float], new: list[float], statistic: str = "median", min_effect: float = AB_MIN_EFFECT,
+               resamples: int = 4000) -> dict:
     """new/base ratio of the sides' `statistic` (median, or min: the fastest run) with a percentile-bootstrap
     confidence interval (each side resampled on its own), and a verdict:
-      slower / faster: the interval excludes x1 and the ratio is beyond AB_MIN_EFFECT;
+      slower / faster: the interval excludes x1 and the ratio is beyond min_effect;
       no change: the interval lies inside 1 +- AB_NO_CHANGE_BAND;
       inconclusive (noise): neither (too few or too scattered runs).
     For the min the percentile bootstrap is only approximate (an extreme order statistic): its false-alarm
@@ -65,9 +66,9 @@ def ab_verdict(base: list[float], new: list[float], statistic: str = "median", r
     tail = (1 - AB_CONFIDENCE) / 2 * 100
     low, high = (float(np.percentile(ratios, q)) for q in (tail, 100 - tail))
     ratio = float(reduce(b) / reduce(a))
-    if low > 1 and ratio > 1 + AB_MIN_EFFECT:
+    if low > 1 and ratio > 1 + min_effect:
         verdict = "slower"
-    elif high < 1 and ratio < 1 - AB_MIN_EFFECT:
+    elif high < 1 and ratio < 1 - min_effect:
         verdict = "faster"
     elif 1 - AB_NO_CHANGE_BAND <= low and high <= 1 + AB_NO_CHANGE_BAND:
         verdict = "no change"
@@ -76,5 +77,5 @@ def ab_verdict(base: list[float], new: list[float], statistic: str = "median", r
     return {"ratio": round(ratio, 4), "ci": [round(low, 4), round(high, 4)], "confidence": AB_CONFIDENCE,
             "verdict": verdict,
             "rule": (f"new/base of {statistic} ms/step, {AB_CONFIDENCE:.0%} bootstrap interval; slower/faster: the "
-                     f"interval excludes x1 and the ratio is beyond {AB_MIN_EFFECT:.0%}; no change: the interval "
+                     f"interval excludes x1 and the ratio is beyond {min_effect:.0%}; no change: the interval "
                      f"is inside x{1 - AB_NO_CHANGE_BAND:.2f}..x{1 + AB_NO_CHANGE_BAND:.2f}")}

@@ -30,6 +30,7 @@ from googlenet_bench.harness.results.record import cpu_flags
 
 ROUNDS = 3
 SLOW_CUTOFF = 3.0
+MIN_GAIN = 0.03  # a candidate must beat the default by more than 3% (and beyond the noise) to replace it
 STOPPED = f"stopped at the cut-off: its run took over {SLOW_CUTOFF:g}x the fastest candidate's time"
 FIRST_CANDIDATE_TIMEOUT_S = 600.0
 
@@ -157,7 +158,7 @@ def judge(candidate: Candidate, times: list[float], default_times: list[float]) 
     if len(base) < 2:
         return {**entry, "faster": True, "verdict": f"faster: the default was {STOPPED}, in "
                                                     f"{len(default_times) - len(base)} of {len(default_times)} rounds"}
-    result = ab_verdict(base, finite)
+    result = ab_verdict(base, finite, min_effect=MIN_GAIN)
     words = {"faster": "faster beyond noise", "slower": "slower", "no change": "within noise",
              "inconclusive (noise)": "within noise (the measurements scatter too much to tell)"}
     return {**entry, "faster": result["verdict"] == "faster", "ratio": result["ratio"], "ci": result["ci"],

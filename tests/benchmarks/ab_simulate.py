@@ -56,7 +56,6 @@ def main() -> None:
     fast, slowed, share, slowed_after_slowed, slowed_after_fast = measured(args.records, args.effect)
     print(f"{len(fast) + len(slowed)} runs: {share:.0%} slowed; a slowed run after a slowed one {slowed_after_slowed:.2f}, "
           f"after a fast one {slowed_after_fast:.2f}")
-    timing.AB_MIN_EFFECT = args.min_effect
     rng = np.random.default_rng(1)
 
     def sitting(effect: float) -> str:
@@ -68,7 +67,7 @@ def main() -> None:
             runs = list(zip(ORDER * rounds, times))
             base = [t for side, t in runs if side == "base"]
             new = [t * effect for side, t in runs if side == "new"]
-            verdict = timing.ab_verdict(base, new, args.statistic, resamples=1000)["verdict"]
+            verdict = timing.ab_verdict(base, new, args.statistic, args.min_effect, resamples=1000)["verdict"]
             if verdict != "inconclusive (noise)":
                 break
         return verdict
