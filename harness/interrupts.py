@@ -31,7 +31,7 @@ from typing import Callable
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 DEFAULT_GRACE_S = 30.0
-LAST_WORDS_S = 5.0  # the most the grace-period hooks may take (half of a short grace period), out of it
+LAST_WORDS_S = 5.0  # the most the grace-period hooks may take (a third of a short grace period), out of it
 
 _installed = False
 _cooperative = threading.Event()
@@ -72,7 +72,7 @@ def grace_s() -> float:
 
 
 def last_words_s() -> float:
-    return min(LAST_WORDS_S, _grace_s / 2)  # measured: up to 2 s to write the record while a graph compiles
+    return min(LAST_WORDS_S, _grace_s / 3)
 
 
 def remaining_s() -> float:

@@ -147,7 +147,7 @@ class _Finish:
     def __init__(self, plan: Plan, state: RunState, files, figures: dict, started: float):
         self.plan, self.state, self.files, self.figures, self.started = plan, state, files, figures, started
         # Read now, not at the end: it forks `uname` and `git`, which in a process holding a compiled graph
-        # took about 1 s, and the grace period's last words (half of --grace, at most 5 s) must fit the record.
+        # took about 1 s, and the grace period's last words (a third of --grace, at most 5 s) must fit the record.
         self.environment = environment()
         self._lock = threading.Lock()
         self.outcome: Outcome | None = None
